@@ -1,0 +1,1 @@
+//! orch-api (under construction).

@@ -1,0 +1,1 @@
+//! orch-controllers (under construction).

@@ -1,0 +1,1 @@
+//! Field selectors such as `metadata.name=x,spec.nodeName!=n`.

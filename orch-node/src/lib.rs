@@ -1,0 +1,1 @@
+//! orch-node (under construction).

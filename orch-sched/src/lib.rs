@@ -1,0 +1,1 @@
+//! orch-sched (under construction).

@@ -1,0 +1,1 @@
+//! orch-store (under construction).

@@ -1,0 +1,1 @@
+//! Shared helpers for the orch cross-crate tests.
