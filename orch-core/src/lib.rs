@@ -6,7 +6,7 @@
 //!
 //! Where to start:
 //! - [`kinds`] holds the built-in kinds (`Pod`, `Deployment`, `Service`, ...), shaped like
-//!   Kubernetes' own so real manifests parse; [`resource!`] makes your own struct a kind.
+//!   Kubernetes' own so real manifests parse; [`resource!`](macro@resource) makes your own struct a kind.
 //! - [`manifest`] parses YAML or JSON manifests into [`DynamicObject`]s or typed kinds.
 //! - [`ObjectStore`] is the contract (create/get/list/update/patch/delete/bind/evict/watch)
 //!   and [`Api`] its typed facade; orch-store's `Registry` and orch-api's HTTP client
@@ -29,10 +29,16 @@ pub mod time;
 pub mod validation;
 
 pub use dynamic::DynamicObject;
+pub use kind_registry::{KindInfo, KindRegistry, KindRegistryError};
+pub use manifest::ManifestError;
 pub use meta::{ObjectMeta, ObjectRef, OwnerReference, TypeMeta};
 pub use quantity::Quantity;
 pub use resource::{Resource, ResourceType, Scope};
 pub use selector::label::{LabelSelector, LabelSelectorRequirement};
+pub use runtime::{Clock, DeterministicExecutor, ManualClock, Spawn};
+#[cfg(feature = "tokio")]
+pub use runtime::{SystemClock, TokioSpawn};
 pub use store::error::StoreError;
+pub use store::{Api, ObjectStore, WatchEvent};
 pub use time::{Timestamp, TimestampError};
 pub use validation::field_error::{FieldError, FieldErrorKind, FieldErrors, FieldPath};

@@ -103,7 +103,7 @@ impl fmt::Display for ResourceType {
 
 /// A kind of object: its identity and access to its metadata.
 ///
-/// Implement it with the [`resource!`](crate::resource) macro for any struct with a
+/// Implement it with the [`resource!`](macro@crate::resource) macro for any struct with a
 /// `metadata: ObjectMeta` field. Typed kinds do not carry `apiVersion`/`kind` fields;
 /// [`DynamicObject::from_typed`](crate::DynamicObject::from_typed) adds them, and decoding
 /// ignores them. Unknown fields are dropped when decoding into a typed kind (Kubernetes'

@@ -1,3 +1,17 @@
 //! The object-store contract: errors, parameters, watch events, the `ObjectStore` trait and typed `Api<K>`.
 
+mod api;
+mod contract;
 pub mod error;
+mod params;
+mod status;
+mod watch;
+
+pub use api::{Api, TypedEvent, TypedList};
+pub use contract::ObjectStore;
+pub use params::{
+    DeleteOptions, DeleteOutcome, ListParams, ObjectList, PatchOptions, Preconditions, PropagationPolicy, Subresource, WatchParams,
+    WriteOptions,
+};
+pub use status::{Status, StatusCause, StatusDetails};
+pub use watch::{WatchEvent, WatchStream};
