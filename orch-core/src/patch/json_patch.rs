@@ -52,9 +52,7 @@ impl FromStr for JsonPointer {
         if s.is_empty() {
             return Ok(Self::default());
         }
-        let rest = s
-            .strip_prefix('/')
-            .ok_or(PointerError::MissingLeadingSlash)?;
+        let rest = s.strip_prefix('/').ok_or(PointerError::MissingLeadingSlash)?;
         let tokens = rest.split('/').map(unescape).collect::<Result<_, _>>()?;
         Ok(Self { tokens })
     }
@@ -182,77 +180,39 @@ impl TryFrom<Value> for JsonPatchOp {
 /// ```
 pub fn parse_json_patch(patch: &Value) -> Result<Vec<JsonPatchOp>, PatchError> {
     let Value::Array(items) = patch else {
-        return Err(PatchError::WrongType {
-            at: "patch".to_owned(),
-            expected: "an array of operations",
-        });
+        return Err(PatchError::WrongType { at: "patch".to_owned(), expected: "an array of operations" });
     };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| parse_op(item, &format!("patch[{i}]")))
-        .collect()
+    items.iter().enumerate().map(|(i, item)| parse_op(item, &format!("patch[{i}]"))).collect()
 }
 
 /// Parses one operation object; `at` is its position for error messages.
 fn parse_op(item: &Value, at: &str) -> Result<JsonPatchOp, PatchError> {
     let Value::Object(obj) = item else {
-        return Err(PatchError::WrongType {
-            at: at.to_owned(),
-            expected: "an object",
-        });
+        return Err(PatchError::WrongType { at: at.to_owned(), expected: "an object" });
     };
-    let member = |name: &str| {
-        obj.get(name).ok_or_else(|| PatchError::MissingMember {
-            at: format!("{at}.{name}"),
-        })
-    };
+    let member = |name: &str| obj.get(name).ok_or_else(|| PatchError::MissingMember { at: format!("{at}.{name}") });
     let string = |name: &str| {
-        member(name)?.as_str().ok_or_else(|| PatchError::WrongType {
-            at: format!("{at}.{name}"),
-            expected: "a string",
-        })
+        member(name)?.as_str().ok_or_else(|| PatchError::WrongType { at: format!("{at}.{name}"), expected: "a string" })
     };
     let pointer = |name: &str| {
         let raw = string(name)?;
-        raw.parse::<JsonPointer>()
-            .map_err(|source| PatchError::InvalidPointer {
-                at: format!("{at}.{name}"),
-                pointer: raw.to_owned(),
-                source,
-            })
+        raw.parse::<JsonPointer>().map_err(|source| PatchError::InvalidPointer {
+            at: format!("{at}.{name}"),
+            pointer: raw.to_owned(),
+            source,
+        })
     };
     let value = |name: &str| member(name).cloned();
     let op = string("op")?;
     Ok(match op {
-        "add" => JsonPatchOp::Add {
-            path: pointer("path")?,
-            value: value("value")?,
-        },
-        "remove" => JsonPatchOp::Remove {
-            path: pointer("path")?,
-        },
-        "replace" => JsonPatchOp::Replace {
-            path: pointer("path")?,
-            value: value("value")?,
-        },
-        "move" => JsonPatchOp::Move {
-            from: pointer("from")?,
-            path: pointer("path")?,
-        },
-        "copy" => JsonPatchOp::Copy {
-            from: pointer("from")?,
-            path: pointer("path")?,
-        },
-        "test" => JsonPatchOp::Test {
-            path: pointer("path")?,
-            value: value("value")?,
-        },
+        "add" => JsonPatchOp::Add { path: pointer("path")?, value: value("value")? },
+        "remove" => JsonPatchOp::Remove { path: pointer("path")? },
+        "replace" => JsonPatchOp::Replace { path: pointer("path")?, value: value("value")? },
+        "move" => JsonPatchOp::Move { from: pointer("from")?, path: pointer("path")? },
+        "copy" => JsonPatchOp::Copy { from: pointer("from")?, path: pointer("path")? },
+        "test" => JsonPatchOp::Test { path: pointer("path")?, value: value("value")? },
         other => {
-            return Err(PatchError::UnknownOp {
-                at: at.to_owned(),
-                op: other.to_owned(),
-            });
+            return Err(PatchError::UnknownOp { at: at.to_owned(), op: other.to_owned() });
         }
     })
 }
@@ -314,10 +274,7 @@ fn apply_op(doc: &mut Value, op: &JsonPatchOp, i: usize) -> Result<(), PatchErro
             if json_eq(walk(doc, path.tokens(), path, &at("path"))?, value) {
                 Ok(())
             } else {
-                Err(PatchError::TestFailed {
-                    at: format!("patch[{i}]"),
-                    pointer: path.to_string(),
-                })
+                Err(PatchError::TestFailed { at: format!("patch[{i}]"), pointer: path.to_string() })
             }
         }
     }
@@ -325,10 +282,7 @@ fn apply_op(doc: &mut Value, op: &JsonPatchOp, i: usize) -> Result<(), PatchErro
 
 /// Errors for one pointer at one position in the patch.
 fn not_found(ptr: &JsonPointer, at: &str) -> PatchError {
-    PatchError::PathNotFound {
-        at: at.to_owned(),
-        pointer: ptr.to_string(),
-    }
+    PatchError::PathNotFound { at: at.to_owned(), pointer: ptr.to_string() }
 }
 
 /// Parses an array index token (digits, no leading zeros) without bounds checks.
@@ -337,21 +291,12 @@ fn parse_index(token: &str, ptr: &JsonPointer, at: &str) -> Result<usize, PatchE
     let canonical = token == "0" || !token.starts_with('0');
     match token.parse::<usize>() {
         Ok(index) if digits && canonical => Ok(index),
-        _ => Err(PatchError::InvalidIndex {
-            at: at.to_owned(),
-            pointer: ptr.to_string(),
-            token: token.to_owned(),
-        }),
+        _ => Err(PatchError::InvalidIndex { at: at.to_owned(), pointer: ptr.to_string(), token: token.to_owned() }),
     }
 }
 
 /// Index of an existing element of an array of length `len`.
-fn existing_index(
-    token: &str,
-    len: usize,
-    ptr: &JsonPointer,
-    at: &str,
-) -> Result<usize, PatchError> {
+fn existing_index(token: &str, len: usize, ptr: &JsonPointer, at: &str) -> Result<usize, PatchError> {
     if token == "-" {
         return Err(not_found(ptr, at));
     }
@@ -359,22 +304,12 @@ fn existing_index(
     if index < len {
         Ok(index)
     } else {
-        Err(PatchError::IndexOutOfRange {
-            at: at.to_owned(),
-            pointer: ptr.to_string(),
-            index,
-            len,
-        })
+        Err(PatchError::IndexOutOfRange { at: at.to_owned(), pointer: ptr.to_string(), index, len })
     }
 }
 
 /// Resolves `tokens` (a prefix of `ptr`'s tokens) to an existing value.
-fn walk<'a>(
-    doc: &'a Value,
-    tokens: &[String],
-    ptr: &JsonPointer,
-    at: &str,
-) -> Result<&'a Value, PatchError> {
+fn walk<'a>(doc: &'a Value, tokens: &[String], ptr: &JsonPointer, at: &str) -> Result<&'a Value, PatchError> {
     let mut cur = doc;
     for token in tokens {
         cur = match cur {
@@ -467,13 +402,9 @@ fn json_eq(a: &Value, b: &Value) -> bool {
                 x.as_f64() == y.as_f64()
             }
         }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y))
-        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -582,28 +513,19 @@ mod tests {
                 "A.9",
                 json!({"baz": "qux"}),
                 json!([{"op": "test", "path": "/baz", "value": "bar"}]),
-                PatchError::TestFailed {
-                    at: "patch[0]".into(),
-                    pointer: "/baz".into(),
-                },
+                PatchError::TestFailed { at: "patch[0]".into(), pointer: "/baz".into() },
             ),
             (
                 "A.12",
                 json!({"foo": "bar"}),
                 json!([{"op": "add", "path": "/baz/bat", "value": "qux"}]),
-                PatchError::PathNotFound {
-                    at: "patch[0].path".into(),
-                    pointer: "/baz/bat".into(),
-                },
+                PatchError::PathNotFound { at: "patch[0].path".into(), pointer: "/baz/bat".into() },
             ),
             (
                 "A.15",
                 json!({"/": 9, "~1": 10}),
                 json!([{"op": "test", "path": "/~01", "value": "10"}]),
-                PatchError::TestFailed {
-                    at: "patch[0]".into(),
-                    pointer: "/~01".into(),
-                },
+                PatchError::TestFailed { at: "patch[0]".into(), pointer: "/~01".into() },
             ),
         ];
         for (section, target, patch, want) in cases {
@@ -614,27 +536,12 @@ mod tests {
     #[test]
     fn malformed_patch_documents_are_rejected_with_their_position() {
         let cases = [
-            (
-                json!({"op": "add"}),
-                "patch: expected an array of operations",
-            ),
+            (json!({"op": "add"}), "patch: expected an array of operations"),
             (json!([1]), "patch[0]: expected an object"),
-            (
-                json!([{"path": "/a"}]),
-                "patch[0].op: required member is missing",
-            ),
-            (
-                json!([{"op": 1, "path": "/a"}]),
-                "patch[0].op: expected a string",
-            ),
-            (
-                json!([{"op": "remove", "path": "/a"}, {"op": "foo"}]),
-                r#"patch[1]: unknown op "foo""#,
-            ),
-            (
-                json!([{"op": "add", "path": "/a"}]),
-                "patch[0].value: required member is missing",
-            ),
+            (json!([{"path": "/a"}]), "patch[0].op: required member is missing"),
+            (json!([{"op": 1, "path": "/a"}]), "patch[0].op: expected a string"),
+            (json!([{"op": "remove", "path": "/a"}, {"op": "foo"}]), r#"patch[1]: unknown op "foo""#),
+            (json!([{"op": "add", "path": "/a"}]), "patch[0].value: required member is missing"),
             (
                 json!([{"op": "remove", "path": "/a"}, {"op": "remove", "path": "/a"},
                        {"op": "add", "path": "a", "value": 1}]),
@@ -644,14 +551,8 @@ mod tests {
                 json!([{"op": "move", "from": "/a~x", "path": "/b"}]),
                 r#"patch[0].from: invalid JSON pointer "/a~x": '~' must be followed by '0' or '1'"#,
             ),
-            (
-                json!([{"op": "copy", "path": "/b"}]),
-                "patch[0].from: required member is missing",
-            ),
-            (
-                json!([{"op": "replace", "path": 3, "value": 1}]),
-                "patch[0].path: expected a string",
-            ),
+            (json!([{"op": "copy", "path": "/b"}]), "patch[0].from: required member is missing"),
+            (json!([{"op": "replace", "path": 3, "value": 1}]), "patch[0].path: expected a string"),
         ];
         for (patch, want) in cases {
             let err = parse_json_patch(&patch).unwrap_err();
@@ -663,14 +564,8 @@ mod tests {
     fn failing_operations_report_the_op_and_leave_the_target_unchanged() {
         let target = json!({"a": {"b": [1, 2]}, "s": "x"});
         let cases = [
-            (
-                json!([{"op": "remove", "path": "/missing"}]),
-                r#"patch[0].path: path "/missing" does not exist"#,
-            ),
-            (
-                json!([{"op": "replace", "path": "/a/c", "value": 1}]),
-                r#"patch[0].path: path "/a/c" does not exist"#,
-            ),
+            (json!([{"op": "remove", "path": "/missing"}]), r#"patch[0].path: path "/missing" does not exist"#),
+            (json!([{"op": "replace", "path": "/a/c", "value": 1}]), r#"patch[0].path: path "/a/c" does not exist"#),
             (
                 json!([{"op": "add", "path": "/a/b/3", "value": 0}]),
                 r#"patch[0].path: index 3 in "/a/b/3" is out of range for an array of length 2"#,
@@ -687,26 +582,14 @@ mod tests {
                 json!([{"op": "replace", "path": "/a/b/x", "value": 0}]),
                 r#"patch[0].path: "x" in "/a/b/x" is not an array index"#,
             ),
-            (
-                json!([{"op": "remove", "path": "/a/b/-"}]),
-                r#"patch[0].path: path "/a/b/-" does not exist"#,
-            ),
-            (
-                json!([{"op": "add", "path": "/s/t", "value": 0}]),
-                r#"patch[0].path: path "/s/t" does not exist"#,
-            ),
-            (
-                json!([{"op": "remove", "path": ""}]),
-                "patch[0].path: cannot remove the whole document",
-            ),
+            (json!([{"op": "remove", "path": "/a/b/-"}]), r#"patch[0].path: path "/a/b/-" does not exist"#),
+            (json!([{"op": "add", "path": "/s/t", "value": 0}]), r#"patch[0].path: path "/s/t" does not exist"#),
+            (json!([{"op": "remove", "path": ""}]), "patch[0].path: cannot remove the whole document"),
             (
                 json!([{"op": "move", "from": "/a", "path": "/a/b/c"}]),
                 r#"patch[0]: cannot move "/a" into its own child "/a/b/c""#,
             ),
-            (
-                json!([{"op": "move", "from": "/nope", "path": "/x"}]),
-                r#"patch[0].from: path "/nope" does not exist"#,
-            ),
+            (json!([{"op": "move", "from": "/nope", "path": "/x"}]), r#"patch[0].from: path "/nope" does not exist"#),
             (
                 json!([{"op": "copy", "from": "/a/b/5", "path": "/x"}]),
                 r#"patch[0].from: index 5 in "/a/b/5" is out of range for an array of length 2"#,
@@ -733,32 +616,17 @@ mod tests {
         let target = json!({"a": {"b": [1, 2]}, "n": 1});
         let cases = [
             // Adding at index == len appends.
-            (
-                json!([{"op": "add", "path": "/a/b/2", "value": 3}]),
-                json!({"a": {"b": [1, 2, 3]}, "n": 1}),
-            ),
+            (json!([{"op": "add", "path": "/a/b/2", "value": 3}]), json!({"a": {"b": [1, 2, 3]}, "n": 1})),
             // Adding to an existing member replaces it.
-            (
-                json!([{"op": "add", "path": "/n", "value": 2}]),
-                json!({"a": {"b": [1, 2]}, "n": 2}),
-            ),
+            (json!([{"op": "add", "path": "/n", "value": 2}]), json!({"a": {"b": [1, 2]}, "n": 2})),
             // Replacing or adding the root replaces the document.
             (json!([{"op": "replace", "path": "", "value": 7}]), json!(7)),
             (json!([{"op": "add", "path": "", "value": [1]}]), json!([1])),
             // Moving a value onto itself is a no-op.
-            (
-                json!([{"op": "move", "from": "/a", "path": "/a"}]),
-                json!({"a": {"b": [1, 2]}, "n": 1}),
-            ),
+            (json!([{"op": "move", "from": "/a", "path": "/a"}]), json!({"a": {"b": [1, 2]}, "n": 1})),
             // Moving a child up to replace its parent's sibling is allowed.
-            (
-                json!([{"op": "move", "from": "/a/b", "path": "/a"}]),
-                json!({"a": [1, 2], "n": 1}),
-            ),
-            (
-                json!([{"op": "copy", "from": "/a/b", "path": "/c"}]),
-                json!({"a": {"b": [1, 2]}, "c": [1, 2], "n": 1}),
-            ),
+            (json!([{"op": "move", "from": "/a/b", "path": "/a"}]), json!({"a": [1, 2], "n": 1})),
+            (json!([{"op": "copy", "from": "/a/b", "path": "/c"}]), json!({"a": {"b": [1, 2]}, "c": [1, 2], "n": 1})),
             // Numbers compare by value; objects ignore member order.
             (
                 json!([
@@ -788,10 +656,7 @@ mod tests {
             assert_eq!(ptr.tokens(), tokens.as_slice(), "{raw}");
             assert_eq!(ptr.to_string(), raw);
         }
-        assert_eq!(
-            "/a~".parse::<JsonPointer>(),
-            Err(PointerError::InvalidEscape)
-        );
+        assert_eq!("/a~".parse::<JsonPointer>(), Err(PointerError::InvalidEscape));
     }
 
     #[test]
@@ -809,10 +674,6 @@ mod tests {
         let back: Vec<JsonPatchOp> = serde_json::from_value(patch).unwrap();
         assert_eq!(back, ops);
         let bad = serde_json::from_value::<JsonPatchOp>(json!({"op": "nope", "path": "/a"}));
-        assert!(
-            bad.unwrap_err()
-                .to_string()
-                .contains(r#"unknown op "nope""#)
-        );
+        assert!(bad.unwrap_err().to_string().contains(r#"unknown op "nope""#));
     }
 }

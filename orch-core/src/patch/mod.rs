@@ -85,11 +85,9 @@ impl Patch {
     pub fn body(&self) -> Value {
         match self {
             Patch::Merge(body) | Patch::Strategic(body) => body.clone(),
-            Patch::Json(ops) => Value::Array(
-                ops.iter()
-                    .map(|op| serde_json::to_value(op).unwrap_or(Value::Null))
-                    .collect(),
-            ),
+            Patch::Json(ops) => {
+                Value::Array(ops.iter().map(|op| serde_json::to_value(op).unwrap_or(Value::Null)).collect())
+            }
         }
     }
 
@@ -115,23 +113,13 @@ impl Patch {
     /// assert!(matches!(err, Err(PatchError::UnsupportedPatchType { .. })));
     /// ```
     pub fn from_content_type(content_type: &str, body: Value) -> Result<Patch, PatchError> {
-        let media_type = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         match media_type.as_str() {
             MERGE => Ok(Patch::Merge(body)),
             JSON => parse_json_patch(&body).map(Patch::Json),
             STRATEGIC if body.is_object() => Ok(Patch::Strategic(body)),
-            STRATEGIC => Err(PatchError::WrongType {
-                at: "patch".to_owned(),
-                expected: "a JSON object",
-            }),
-            _ => Err(PatchError::UnsupportedPatchType {
-                content_type: content_type.to_owned(),
-            }),
+            STRATEGIC => Err(PatchError::WrongType { at: "patch".to_owned(), expected: "a JSON object" }),
+            _ => Err(PatchError::UnsupportedPatchType { content_type: content_type.to_owned() }),
         }
     }
 
@@ -167,18 +155,12 @@ mod tests {
     #[test]
     fn content_types_round_trip_through_from_content_type() {
         let cases = [
-            (
-                Patch::Merge(json!({"a": null})),
-                "application/merge-patch+json",
-            ),
+            (Patch::Merge(json!({"a": null})), "application/merge-patch+json"),
             (
                 Patch::Json(parse_json_patch(&json!([{"op": "remove", "path": "/a"}])).unwrap()),
                 "application/json-patch+json",
             ),
-            (
-                Patch::Strategic(json!({"a": 1})),
-                "application/strategic-merge-patch+json",
-            ),
+            (Patch::Strategic(json!({"a": 1})), "application/strategic-merge-patch+json"),
         ];
         for (patch, content_type) in cases {
             assert_eq!(patch.content_type(), content_type);
@@ -189,40 +171,19 @@ mod tests {
 
     #[test]
     fn from_content_type_ignores_parameters_and_case() {
-        let patch =
-            Patch::from_content_type("Application/Merge-Patch+JSON ; charset=utf-8", json!({}));
+        let patch = Patch::from_content_type("Application/Merge-Patch+JSON ; charset=utf-8", json!({}));
         assert_eq!(patch, Ok(Patch::Merge(json!({}))));
     }
 
     #[test]
     fn unsupported_and_malformed_bodies_are_rejected() {
         let cases = [
-            (
-                "application/apply-patch+yaml",
-                json!({}),
-                "unsupported patch content type",
-            ),
-            (
-                "application/json",
-                json!({}),
-                "unsupported patch content type",
-            ),
+            ("application/apply-patch+yaml", json!({}), "unsupported patch content type"),
+            ("application/json", json!({}), "unsupported patch content type"),
             ("", json!({}), "unsupported patch content type"),
-            (
-                "application/json-patch+json",
-                json!({}),
-                "patch: expected an array",
-            ),
-            (
-                "application/json-patch+json",
-                json!([{"op": "x"}]),
-                r#"patch[0]: unknown op "x""#,
-            ),
-            (
-                "application/strategic-merge-patch+json",
-                json!([]),
-                "patch: expected a JSON object",
-            ),
+            ("application/json-patch+json", json!({}), "patch: expected an array"),
+            ("application/json-patch+json", json!([{"op": "x"}]), r#"patch[0]: unknown op "x""#),
+            ("application/strategic-merge-patch+json", json!([]), "patch: expected a JSON object"),
         ];
         for (content_type, body, want) in cases {
             let err = Patch::from_content_type(content_type, body).unwrap_err();
@@ -243,9 +204,7 @@ mod tests {
                 json!({"metadata": {"finalizers": ["a", "b"]}, "spec": {"x": 1}}),
             ),
             (
-                Patch::Json(
-                    parse_json_patch(&json!([{"op": "remove", "path": "/spec/x"}])).unwrap(),
-                ),
+                Patch::Json(parse_json_patch(&json!([{"op": "remove", "path": "/spec/x"}])).unwrap()),
                 json!({"metadata": {"finalizers": ["a"]}, "spec": {}}),
             ),
         ];
@@ -256,15 +215,11 @@ mod tests {
 
     #[test]
     fn patches_serialize_externally_tagged() {
-        let patch =
-            Patch::Json(parse_json_patch(&json!([{"op": "remove", "path": "/a"}])).unwrap());
+        let patch = Patch::Json(parse_json_patch(&json!([{"op": "remove", "path": "/a"}])).unwrap());
         let value = serde_json::to_value(&patch).unwrap();
         assert_eq!(value, json!({"json": [{"op": "remove", "path": "/a"}]}));
         assert_eq!(serde_json::from_value::<Patch>(value).unwrap(), patch);
         let err = serde_json::from_value::<Patch>(json!({"json": [{"op": "zap"}]})).unwrap_err();
-        assert!(
-            err.to_string().contains(r#"patch[0]: unknown op "zap""#),
-            "{err}"
-        );
+        assert!(err.to_string().contains(r#"patch[0]: unknown op "zap""#), "{err}");
     }
 }

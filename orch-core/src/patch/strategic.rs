@@ -52,37 +52,22 @@ struct Field {
 
 /// A map field with schema below it.
 const fn map(name: &'static str, fields: &'static [Field]) -> Field {
-    Field {
-        name,
-        list: ListStrategy::Replace,
-        fields,
-    }
+    Field { name, list: ListStrategy::Replace, fields }
 }
 
 /// A list of objects merged by `key`, whose elements have `fields`.
 const fn keyed(name: &'static str, key: &'static str, fields: &'static [Field]) -> Field {
-    Field {
-        name,
-        list: ListStrategy::MergeByKey(key),
-        fields,
-    }
+    Field { name, list: ListStrategy::MergeByKey(key), fields }
 }
 
 /// A list with a strategy and no schema below it.
 const fn list(name: &'static str, list: ListStrategy) -> Field {
-    Field {
-        name,
-        list,
-        fields: &[],
-    }
+    Field { name, list, fields: &[] }
 }
 
 use ListStrategy::{MergePrimitives, Replace};
 
-const METADATA: &[Field] = &[
-    list("finalizers", MergePrimitives),
-    keyed("ownerReferences", "uid", &[]),
-];
+const METADATA: &[Field] = &[list("finalizers", MergePrimitives), keyed("ownerReferences", "uid", &[])];
 
 const CONTAINER: &[Field] = &[
     keyed("ports", "containerPort", &[]),
@@ -126,35 +111,19 @@ const POD: &[Field] = &[
 /// Deployment and ReplicaSet: a pod template at `spec.template`.
 const WORKLOAD: &[Field] = &[
     map("metadata", METADATA),
-    map(
-        "spec",
-        &[map(
-            "template",
-            &[map("metadata", METADATA), map("spec", POD_SPEC)],
-        )],
-    ),
+    map("spec", &[map("template", &[map("metadata", METADATA), map("spec", POD_SPEC)])]),
     map("status", &[CONDITIONS]),
 ];
 
-const SERVICE: &[Field] = &[
-    map("metadata", METADATA),
-    map("spec", &[keyed("ports", "port", &[])]),
-    map("status", &[CONDITIONS]),
-];
+const SERVICE: &[Field] =
+    &[map("metadata", METADATA), map("spec", &[keyed("ports", "port", &[])]), map("status", &[CONDITIONS])];
 
 const ENDPOINTS: &[Field] = &[map("metadata", METADATA), list("subsets", Replace)];
 
 const NODE: &[Field] = &[
     map("metadata", METADATA),
     map("spec", &[keyed("taints", "key", &[])]),
-    map(
-        "status",
-        &[
-            CONDITIONS,
-            keyed("addresses", "type", &[]),
-            list("images", Replace),
-        ],
-    ),
+    map("status", &[CONDITIONS, keyed("addresses", "type", &[]), list("images", Replace)]),
 ];
 
 const NAMESPACE: &[Field] = &[map("metadata", METADATA), map("status", &[CONDITIONS])];
@@ -182,10 +151,7 @@ fn kind_schema(kind: &str) -> Option<&'static [Field]> {
 
 /// The strategy and sub-schema of field `name` in `schema`.
 fn lookup(schema: &'static [Field], name: &str) -> (ListStrategy, &'static [Field]) {
-    schema
-        .iter()
-        .find(|f| f.name == name)
-        .map_or((Replace, &[]), |f| (f.list, f.fields))
+    schema.iter().find(|f| f.name == name).map_or((Replace, &[]), |f| (f.list, f.fields))
 }
 
 /// The list strategy a strategic merge patch uses for the list at `path` in
@@ -241,14 +207,9 @@ pub fn list_strategy(kind: &str, path: &str) -> Option<ListStrategy> {
 /// assert!(strategic_merge("Widget", &pod, &patch).is_err());
 /// ```
 pub fn strategic_merge(kind: &str, target: &Value, patch: &Value) -> Result<Value, PatchError> {
-    let schema = kind_schema(kind).ok_or_else(|| PatchError::StrategicUnsupported {
-        kind: kind.to_owned(),
-    })?;
+    let schema = kind_schema(kind).ok_or_else(|| PatchError::StrategicUnsupported { kind: kind.to_owned() })?;
     let Value::Object(patch) = patch else {
-        return Err(PatchError::WrongType {
-            at: ROOT.to_owned(),
-            expected: "a JSON object",
-        });
+        return Err(PatchError::WrongType { at: ROOT.to_owned(), expected: "a JSON object" });
     };
     let original = match target {
         Value::Object(map) => map.clone(),
@@ -268,11 +229,7 @@ const SET_ELEMENT_ORDER: &str = "$setElementOrder/";
 
 /// The field path of `key` inside the map at `at`.
 fn child(at: &str, key: &str) -> String {
-    if at == ROOT {
-        key.to_owned()
-    } else {
-        format!("{at}.{key}")
-    }
+    if at == ROOT { key.to_owned() } else { format!("{at}.{key}") }
 }
 
 /// The value of a `$patch` directive.
@@ -284,10 +241,7 @@ enum PatchDirective {
 }
 
 /// Reads the `$patch` directive of the map at `at`, if any.
-fn patch_directive(
-    patch: &Map<String, Value>,
-    at: &str,
-) -> Result<Option<PatchDirective>, PatchError> {
+fn patch_directive(patch: &Map<String, Value>, at: &str) -> Result<Option<PatchDirective>, PatchError> {
     let Some(value) = patch.get(PATCH) else {
         return Ok(None);
     };
@@ -295,14 +249,8 @@ fn patch_directive(
         Some("replace") => Ok(Some(PatchDirective::Replace)),
         Some("delete") => Ok(Some(PatchDirective::Delete)),
         Some("merge") => Ok(Some(PatchDirective::Merge)),
-        Some(other) => Err(PatchError::UnknownDirective {
-            at: at.to_owned(),
-            directive: format!("{PATCH}: {other}"),
-        }),
-        None => Err(PatchError::WrongType {
-            at: child(at, PATCH),
-            expected: r#""replace", "delete" or "merge""#,
-        }),
+        Some(other) => Err(PatchError::UnknownDirective { at: at.to_owned(), directive: format!("{PATCH}: {other}") }),
+        None => Err(PatchError::WrongType { at: child(at, PATCH), expected: r#""replace", "delete" or "merge""# }),
     }
 }
 
@@ -326,16 +274,9 @@ fn directives<'p>(
             value
                 .as_array()
                 .map(Vec::as_slice)
-                .ok_or_else(|| PatchError::WrongType {
-                    at: child(at, key),
-                    expected: "an array",
-                })
+                .ok_or_else(|| PatchError::WrongType { at: child(at, key), expected: "an array" })
         };
-        let invalid = |reason| PatchError::InvalidDirective {
-            at: at.to_owned(),
-            directive: key.clone(),
-            reason,
-        };
+        let invalid = |reason| PatchError::InvalidDirective { at: at.to_owned(), directive: key.clone(), reason };
         if key == PATCH {
             continue;
         } else if key == RETAIN_KEYS {
@@ -343,16 +284,11 @@ fn directives<'p>(
                 .iter()
                 .map(Value::as_str)
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| PatchError::WrongType {
-                    at: child(at, key),
-                    expected: "an array of strings",
-                })?;
+                .ok_or_else(|| PatchError::WrongType { at: child(at, key), expected: "an array of strings" })?;
             found.retain_keys = Some(keys);
         } else if let Some(field) = key.strip_prefix(DELETE_FROM_PRIMITIVE_LIST) {
             if lookup(schema, field).0 != MergePrimitives {
-                return Err(invalid(
-                    "applies only to lists merged as sets of primitives",
-                ));
+                return Err(invalid("applies only to lists merged as sets of primitives"));
             }
             found.delete_from.push((field, array()?));
         } else if let Some(field) = key.strip_prefix(SET_ELEMENT_ORDER) {
@@ -362,10 +298,7 @@ fn directives<'p>(
             }
             found.set_order.push((field, strategy, array()?));
         } else {
-            return Err(PatchError::UnknownDirective {
-                at: at.to_owned(),
-                directive: key.clone(),
-            });
+            return Err(PatchError::UnknownDirective { at: at.to_owned(), directive: key.clone() });
         }
     }
     Ok(found)
@@ -456,9 +389,7 @@ fn identity(value: &Value, strategy: ListStrategy) -> Option<&Value> {
 
 /// Whether `value` is the list element `{"$patch": "replace"}`.
 fn is_replace_marker(value: &Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|m| m.len() == 1 && m.get(PATCH).and_then(Value::as_str) == Some("replace"))
+    value.as_object().is_some_and(|m| m.len() == 1 && m.get(PATCH).and_then(Value::as_str) == Some("replace"))
 }
 
 /// Merges the patch list at `at` into `original` by `strategy`.
@@ -470,10 +401,7 @@ fn merge_list(
     at: &str,
 ) -> Result<Vec<Value>, PatchError> {
     let replace_all = patch.iter().any(is_replace_marker);
-    let elements = patch
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| !is_replace_marker(v));
+    let elements = patch.iter().enumerate().filter(|(_, v)| !is_replace_marker(v));
     let mut merged = if replace_all { Vec::new() } else { original };
     match strategy {
         Replace => return Ok(elements.map(|(_, v)| v.clone()).collect()),
@@ -495,20 +423,13 @@ fn merge_list(
             for (i, element) in elements {
                 let at = format!("{at}[{i}]");
                 let Value::Object(element) = element else {
-                    return Err(PatchError::WrongType {
-                        at,
-                        expected: "an object",
-                    });
+                    return Err(PatchError::WrongType { at, expected: "an object" });
                 };
-                let id = element.get(key).filter(|id| !id.is_null()).ok_or_else(|| {
-                    PatchError::MissingMergeKey {
-                        at: at.clone(),
-                        key,
-                    }
-                })?;
-                let position = merged
-                    .iter()
-                    .position(|e| e.as_object().and_then(|m| m.get(key)) == Some(id));
+                let id = element
+                    .get(key)
+                    .filter(|id| !id.is_null())
+                    .ok_or_else(|| PatchError::MissingMergeKey { at: at.clone(), key })?;
+                let position = merged.iter().position(|e| e.as_object().and_then(|m| m.get(key)) == Some(id));
                 if patch_directive(element, &at)? == Some(PatchDirective::Delete) {
                     merged.retain(|e| e.as_object().and_then(|m| m.get(key)) != Some(id));
                     continue;
@@ -533,30 +454,20 @@ fn merge_list(
 
 /// Applies `$setElementOrder` (at `at`): elements named by `order` come
 /// first in that order, the rest follow in their current relative order.
-fn reorder(
-    items: &mut Vec<Value>,
-    order: &[Value],
-    strategy: ListStrategy,
-    at: &str,
-) -> Result<(), PatchError> {
+fn reorder(items: &mut Vec<Value>, order: &[Value], strategy: ListStrategy, at: &str) -> Result<(), PatchError> {
     let ids = order
         .iter()
         .enumerate()
         .map(|(i, entry)| match strategy {
             ListStrategy::MergeByKey(key) => {
-                identity(entry, strategy).ok_or_else(|| PatchError::MissingMergeKey {
-                    at: format!("{at}[{i}]"),
-                    key,
-                })
+                identity(entry, strategy).ok_or_else(|| PatchError::MissingMergeKey { at: format!("{at}[{i}]"), key })
             }
             MergePrimitives | Replace => Ok(entry),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut rest: Vec<Option<Value>> = items.drain(..).map(Some).collect();
     for id in ids {
-        let slot = rest
-            .iter_mut()
-            .find(|slot| slot.as_ref().and_then(|v| identity(v, strategy)) == Some(id));
+        let slot = rest.iter_mut().find(|slot| slot.as_ref().and_then(|v| identity(v, strategy)) == Some(id));
         if let Some(slot) = slot {
             items.extend(slot.take());
         }
@@ -894,19 +805,12 @@ mod tests {
 
     #[test]
     fn malformed_patches_give_errors_naming_the_path() {
-        let pod =
-            json!({"metadata": {"finalizers": ["a"]}, "spec": {"containers": [{"name": "a"}]}});
+        let pod = json!({"metadata": {"finalizers": ["a"]}, "spec": {"containers": [{"name": "a"}]}});
         let cases = [
             (json!([1]), "patch: expected a JSON object"),
             (json!({"$foo": 1}), r#"patch: unknown directive "$foo""#),
-            (
-                json!({"spec": {"$patch": "explode"}}),
-                r#"spec: unknown directive "$patch: explode""#,
-            ),
-            (
-                json!({"spec": {"$patch": 1}}),
-                r#"spec.$patch: expected "replace", "delete" or "merge""#,
-            ),
+            (json!({"spec": {"$patch": "explode"}}), r#"spec: unknown directive "$patch: explode""#),
+            (json!({"spec": {"$patch": 1}}), r#"spec.$patch: expected "replace", "delete" or "merge""#),
             (
                 json!({"spec": {"containers": [{"image": "x"}]}}),
                 r#"spec.containers[0]: list element lacks the merge key "name""#,
@@ -919,10 +823,7 @@ mod tests {
                 json!({"spec": {"containers": [{"name": "a", "ports": [{"name": "http"}]}]}}),
                 r#"spec.containers[0].ports[0]: list element lacks the merge key "containerPort""#,
             ),
-            (
-                json!({"spec": {"containers": ["a"]}}),
-                "spec.containers[0]: expected an object",
-            ),
+            (json!({"spec": {"containers": ["a"]}}), "spec.containers[0]: expected an object"),
             (
                 json!({"spec": {"containers": [{"name": "a", "$patch": "nope"}]}}),
                 r#"spec.containers[0]: unknown directive "$patch: nope""#,
@@ -943,10 +844,7 @@ mod tests {
                 json!({"spec": {"$setElementOrder/containers": [{"image": "x"}]}}),
                 r#"spec.$setElementOrder/containers[0]: list element lacks the merge key "name""#,
             ),
-            (
-                json!({"spec": {"$retainKeys": [1]}}),
-                "spec.$retainKeys: expected an array of strings",
-            ),
+            (json!({"spec": {"$retainKeys": [1]}}), "spec.$retainKeys: expected an array of strings"),
             (
                 json!({"spec": {"$retainKeys": ["a"], "nodeName": "n"}}),
                 r#"spec: directive "$retainKeys" does not list every key the patch sets"#,
@@ -965,75 +863,26 @@ mod tests {
     #[test]
     fn custom_kinds_are_rejected() {
         let err = strategic_merge("Widget", &json!({}), &json!({})).unwrap_err();
-        assert_eq!(
-            err,
-            PatchError::StrategicUnsupported {
-                kind: "Widget".into()
-            }
-        );
+        assert_eq!(err, PatchError::StrategicUnsupported { kind: "Widget".into() });
     }
 
     #[test]
     fn list_strategy_ignores_indices_and_defaults_to_replace() {
         let cases = [
-            (
-                "Pod",
-                "spec.containers",
-                Some(ListStrategy::MergeByKey("name")),
-            ),
-            (
-                "Pod",
-                "spec.containers[3].env",
-                Some(ListStrategy::MergeByKey("name")),
-            ),
+            ("Pod", "spec.containers", Some(ListStrategy::MergeByKey("name"))),
+            ("Pod", "spec.containers[3].env", Some(ListStrategy::MergeByKey("name"))),
             ("Pod", "spec.initContainers[*].envFrom", Some(Replace)),
-            (
-                "Pod",
-                "spec.ephemeralContainers[0].volumeMounts",
-                Some(ListStrategy::MergeByKey("mountPath")),
-            ),
-            (
-                "Pod",
-                "spec.hostAliases",
-                Some(ListStrategy::MergeByKey("ip")),
-            ),
-            (
-                "Pod",
-                "spec.topologySpreadConstraints",
-                Some(ListStrategy::MergeByKey("topologyKey")),
-            ),
-            (
-                "Pod",
-                "spec.imagePullSecrets",
-                Some(ListStrategy::MergeByKey("name")),
-            ),
-            (
-                "Pod",
-                "spec.volumes",
-                Some(ListStrategy::MergeByKey("name")),
-            ),
-            (
-                "ReplicaSet",
-                "spec.template.metadata.finalizers",
-                Some(MergePrimitives),
-            ),
-            (
-                "ReplicaSet",
-                "status.conditions",
-                Some(ListStrategy::MergeByKey("type")),
-            ),
-            (
-                "Service",
-                "spec.ports",
-                Some(ListStrategy::MergeByKey("port")),
-            ),
+            ("Pod", "spec.ephemeralContainers[0].volumeMounts", Some(ListStrategy::MergeByKey("mountPath"))),
+            ("Pod", "spec.hostAliases", Some(ListStrategy::MergeByKey("ip"))),
+            ("Pod", "spec.topologySpreadConstraints", Some(ListStrategy::MergeByKey("topologyKey"))),
+            ("Pod", "spec.imagePullSecrets", Some(ListStrategy::MergeByKey("name"))),
+            ("Pod", "spec.volumes", Some(ListStrategy::MergeByKey("name"))),
+            ("ReplicaSet", "spec.template.metadata.finalizers", Some(MergePrimitives)),
+            ("ReplicaSet", "status.conditions", Some(ListStrategy::MergeByKey("type"))),
+            ("Service", "spec.ports", Some(ListStrategy::MergeByKey("port"))),
             ("Endpoints", "subsets", Some(Replace)),
             ("Node", "spec.taints", Some(ListStrategy::MergeByKey("key"))),
-            (
-                "Node",
-                "status.addresses",
-                Some(ListStrategy::MergeByKey("type")),
-            ),
+            ("Node", "status.addresses", Some(ListStrategy::MergeByKey("type"))),
             ("Pod", "spec.unknown.deeper", Some(Replace)),
             ("Foo", "metadata.finalizers", None),
         ];
@@ -1045,19 +894,8 @@ mod tests {
     #[test]
     fn target_is_left_untouched() {
         let pod = json!({"spec": {"containers": [{"name": "a", "image": "x"}]}});
-        let _ = strategic_merge(
-            "Pod",
-            &pod,
-            &json!({"spec": {"containers": [{"name": "a", "image": "y"}]}}),
-        );
-        let _ = strategic_merge(
-            "Pod",
-            &pod,
-            &json!({"spec": {"containers": [{"name": "a"}, {"x": 1}]}}),
-        );
-        assert_eq!(
-            pod,
-            json!({"spec": {"containers": [{"name": "a", "image": "x"}]}})
-        );
+        let _ = strategic_merge("Pod", &pod, &json!({"spec": {"containers": [{"name": "a", "image": "y"}]}}));
+        let _ = strategic_merge("Pod", &pod, &json!({"spec": {"containers": [{"name": "a"}, {"x": 1}]}}));
+        assert_eq!(pod, json!({"spec": {"containers": [{"name": "a", "image": "x"}]}}));
     }
 }

@@ -14,13 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::names;
 use crate::kinds::*;
-use crate::selector::label::{
-    LabelSelectorError, Selector, validate_label_key, validate_label_value,
-};
-use crate::{
-    FieldError, FieldErrorKind, FieldErrors, FieldPath, LabelSelector, ObjectMeta, Quantity,
-    Resource,
-};
+use crate::quantity::ParsedQuantity;
+use crate::selector::label::{LabelSelectorError, Selector, validate_label_key, validate_label_value};
+use crate::{FieldError, FieldErrorKind, FieldErrors, FieldPath, LabelSelector, ObjectMeta, Quantity, Resource};
 
 const PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP"];
 const RESTART_POLICIES: &[&str] = &["Always", "OnFailure", "Never"];
@@ -60,10 +56,7 @@ fn check_min(errs: &mut FieldErrors, path: &FieldPath, value: Option<i64>, min: 
     if let Some(v) = value
         && v < min
     {
-        errs.push(FieldError::invalid(
-            path,
-            format!("must be greater than or equal to {min}"),
-        ));
+        errs.push(FieldError::invalid(path, format!("must be greater than or equal to {min}")));
     }
 }
 
@@ -81,26 +74,14 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 
 /// The metadata rules of kind `K`: its name rule and its scope.
 fn validate_meta<K: Resource>(meta: &ObjectMeta) -> FieldErrors {
-    names::validate_object_meta(
-        meta,
-        &FieldPath::root("metadata"),
-        K::SCOPE,
-        names::name_rule_for(K::KIND),
-    )
+    names::validate_object_meta(meta, &FieldPath::root("metadata"), K::SCOPE, names::name_rule_for(K::KIND))
 }
 
 /// Checks a structured label selector, reporting every bad entry, and returns its parsed form
 /// when it is valid.
-fn validate_label_selector(
-    errs: &mut FieldErrors,
-    path: &FieldPath,
-    sel: &LabelSelector,
-) -> Option<Selector> {
+fn validate_label_selector(errs: &mut FieldErrors, path: &FieldPath, sel: &LabelSelector) -> Option<Selector> {
     let before = errs.len();
-    errs.extend(names::validate_labels(
-        &sel.match_labels,
-        &path.child("matchLabels"),
-    ));
+    errs.extend(names::validate_labels(&sel.match_labels, &path.child("matchLabels")));
     for (i, req) in sel.match_expressions.iter().enumerate() {
         let p = path.child("matchExpressions").index(i);
         check(errs, &p.child("key"), validate_label_key(&req.key));
@@ -118,12 +99,7 @@ fn validate_label_selector(
                     ));
                 }
             }
-            other => check_supported(
-                errs,
-                &p.child("operator"),
-                other,
-                &["In", "NotIn", "Exists", "DoesNotExist"],
-            ),
+            other => check_supported(errs, &p.child("operator"), other, &["In", "NotIn", "Exists", "DoesNotExist"]),
         }
         for (j, v) in req.values.iter().enumerate() {
             check(errs, &p.child("values").index(j), validate_label_value(v));
@@ -199,72 +175,28 @@ pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath) -> FieldErrors {
     }
     let mut seen = PodUniques::default();
     for (i, c) in spec.init_containers.iter().enumerate() {
-        validate_container(
-            &mut errs,
-            &path.child("initContainers").index(i),
-            c,
-            true,
-            &volumes,
-            &mut seen,
-        );
+        validate_container(&mut errs, &path.child("initContainers").index(i), c, true, &volumes, &mut seen);
     }
     for (i, c) in spec.containers.iter().enumerate() {
-        validate_container(
-            &mut errs,
-            &path.child("containers").index(i),
-            c,
-            false,
-            &volumes,
-            &mut seen,
-        );
+        validate_container(&mut errs, &path.child("containers").index(i), c, false, &volumes, &mut seen);
     }
 
     if let Some(policy) = &spec.restart_policy {
-        check_supported(
-            &mut errs,
-            &path.child("restartPolicy"),
-            policy,
-            RESTART_POLICIES,
-        );
+        check_supported(&mut errs, &path.child("restartPolicy"), policy, RESTART_POLICIES);
     }
-    check_min(
-        &mut errs,
-        &path.child("terminationGracePeriodSeconds"),
-        spec.termination_grace_period_seconds,
-        0,
-    );
-    check_min(
-        &mut errs,
-        &path.child("activeDeadlineSeconds"),
-        spec.active_deadline_seconds,
-        1,
-    );
+    check_min(&mut errs, &path.child("terminationGracePeriodSeconds"), spec.termination_grace_period_seconds, 0);
+    check_min(&mut errs, &path.child("activeDeadlineSeconds"), spec.active_deadline_seconds, 1);
     if let Some(node) = non_empty(&spec.node_name) {
-        check(
-            &mut errs,
-            &path.child("nodeName"),
-            names::dns1123_subdomain(node),
-        );
+        check(&mut errs, &path.child("nodeName"), names::dns1123_subdomain(node));
     }
     if let Some(sa) = non_empty(&spec.service_account_name) {
-        check(
-            &mut errs,
-            &path.child("serviceAccountName"),
-            names::dns1123_subdomain(sa),
-        );
+        check(&mut errs, &path.child("serviceAccountName"), names::dns1123_subdomain(sa));
     }
     if let Some(host) = non_empty(&spec.hostname) {
-        check(
-            &mut errs,
-            &path.child("hostname"),
-            names::dns1123_label(host),
-        );
+        check(&mut errs, &path.child("hostname"), names::dns1123_label(host));
     }
 
-    errs.extend(names::validate_labels(
-        &spec.node_selector,
-        &path.child("nodeSelector"),
-    ));
+    errs.extend(names::validate_labels(&spec.node_selector, &path.child("nodeSelector")));
     if let Some(affinity) = &spec.affinity {
         validate_affinity(&mut errs, &path.child("affinity"), affinity);
     }
@@ -276,10 +208,7 @@ pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath) -> FieldErrors {
         let p = path.child("topologySpreadConstraints").index(i);
         validate_spread_constraint(&mut errs, &p, c);
         if !spread_keys.insert((c.topology_key.as_str(), c.when_unsatisfiable.as_str())) {
-            errs.push(FieldError::duplicate(
-                p,
-                &format!("{{{}, {}}}", c.topology_key, c.when_unsatisfiable),
-            ));
+            errs.push(FieldError::duplicate(p, &format!("{{{}, {}}}", c.topology_key, c.when_unsatisfiable)));
         }
     }
     errs
@@ -293,11 +222,7 @@ struct PodUniques {
     host_ports: BTreeSet<(i32, String, String)>,
 }
 
-fn validate_volumes(
-    errs: &mut FieldErrors,
-    path: &FieldPath,
-    volumes: &[Volume],
-) -> BTreeSet<String> {
+fn validate_volumes(errs: &mut FieldErrors, path: &FieldPath, volumes: &[Volume]) -> BTreeSet<String> {
     let mut names_seen = BTreeSet::new();
     for (i, v) in volumes.iter().enumerate() {
         let p = path.index(i);
@@ -309,17 +234,9 @@ fn validate_volumes(
                 errs.push(FieldError::duplicate(p.child("name"), &v.name));
             }
         }
-        let sources = [
-            v.empty_dir.is_some(),
-            v.host_path.is_some(),
-            v.config_map.is_some(),
-            v.secret.is_some(),
-        ];
+        let sources = [v.empty_dir.is_some(), v.host_path.is_some(), v.config_map.is_some(), v.secret.is_some()];
         if sources.iter().filter(|s| **s).count() > 1 {
-            errs.push(FieldError::forbidden(
-                &p,
-                "may not specify more than one volume type",
-            ));
+            errs.push(FieldError::forbidden(&p, "may not specify more than one volume type"));
         }
         if let Some(hp) = &v.host_path
             && hp.path.is_empty()
@@ -350,12 +267,7 @@ fn validate_container(
         errs.push(FieldError::required(path.child("image")));
     }
     if let Some(policy) = &c.image_pull_policy {
-        check_supported(
-            errs,
-            &path.child("imagePullPolicy"),
-            policy,
-            &["Always", "IfNotPresent", "Never"],
-        );
+        check_supported(errs, &path.child("imagePullPolicy"), policy, &["Always", "IfNotPresent", "Never"]);
     }
 
     for (i, port) in c.ports.iter().enumerate() {
@@ -375,10 +287,7 @@ fn validate_container(
         let Some(probe) = probe else { continue };
         let p = path.child(field);
         if is_init {
-            errs.push(FieldError::forbidden(
-                p,
-                "may not be set for init containers",
-            ));
+            errs.push(FieldError::forbidden(p, "may not be set for init containers"));
         } else {
             validate_probe(errs, &p, probe, success_must_be_one);
         }
@@ -393,10 +302,7 @@ fn validate_container(
             errs.push(FieldError::new(
                 FieldErrorKind::Invalid,
                 p.child("name"),
-                format!(
-                    "volume {:?} not found: must match the name of a volume of the pod",
-                    m.name
-                ),
+                format!("volume {:?} not found: must match the name of a volume of the pod", m.name),
             ));
         }
         if m.mount_path.is_empty() {
@@ -407,17 +313,8 @@ fn validate_container(
     }
 }
 
-fn validate_container_port(
-    errs: &mut FieldErrors,
-    path: &FieldPath,
-    port: &ContainerPort,
-    seen: &mut PodUniques,
-) {
-    check(
-        errs,
-        &path.child("containerPort"),
-        names::port_number(port.container_port),
-    );
+fn validate_container_port(errs: &mut FieldErrors, path: &FieldPath, port: &ContainerPort, seen: &mut PodUniques) {
+    check(errs, &path.child("containerPort"), names::port_number(port.container_port));
     if let Some(name) = non_empty(&port.name) {
         check(errs, &path.child("name"), names::port_name(name));
         if !seen.ports.insert(name.to_owned()) {
@@ -431,16 +328,9 @@ fn validate_container_port(
     }
     if let Some(host_port) = port.host_port.filter(|p| *p != 0) {
         check(errs, &path.child("hostPort"), names::port_number(host_port));
-        let key = (
-            host_port,
-            protocol.to_owned(),
-            port.host_ip.clone().unwrap_or_default(),
-        );
+        let key = (host_port, protocol.to_owned(), port.host_ip.clone().unwrap_or_default());
         if !seen.host_ports.insert(key) {
-            errs.push(FieldError::duplicate(
-                path.child("hostPort"),
-                &format!("{host_port}/{protocol}"),
-            ));
+            errs.push(FieldError::duplicate(path.child("hostPort"), &format!("{host_port}/{protocol}")));
         }
     }
 }
@@ -454,10 +344,7 @@ fn validate_env_var(errs: &mut FieldErrors, path: &FieldPath, env: &EnvVar) {
     let Some(from) = &env.value_from else { return };
     let p = path.child("valueFrom");
     if non_empty(&env.value).is_some() {
-        errs.push(FieldError::invalid(
-            &p,
-            "may not be specified when `value` is not empty",
-        ));
+        errs.push(FieldError::invalid(&p, "may not be specified when `value` is not empty"));
     }
     let Some(field_ref) = &from.field_ref else {
         errs.push(FieldError::invalid(&p, "must specify one of: `fieldRef`"));
@@ -467,11 +354,7 @@ fn validate_env_var(errs: &mut FieldErrors, path: &FieldPath, env: &EnvVar) {
     if let Some(v) = non_empty(&field_ref.api_version) {
         check_supported(errs, &fp.child("apiVersion"), v, &["v1"]);
     }
-    check(
-        errs,
-        &fp.child("fieldPath"),
-        env_field_path(&field_ref.field_path),
-    );
+    check(errs, &fp.child("fieldPath"), env_field_path(&field_ref.field_path));
 }
 
 /// A field a container's environment may read from its pod.
@@ -480,10 +363,8 @@ fn env_field_path(path: &str) -> Result<(), String> {
         return Ok(());
     }
     for prefix in ["metadata.labels", "metadata.annotations"] {
-        if let Some(key) = path
-            .strip_prefix(prefix)
-            .and_then(|r| r.strip_prefix("['"))
-            .and_then(|r| r.strip_suffix("']"))
+        if let Some(key) =
+            path.strip_prefix(prefix).and_then(|r| r.strip_prefix("['")).and_then(|r| r.strip_suffix("']"))
         {
             return validate_label_key(key).map_err(|reason| format!("invalid key: {reason}"));
         }
@@ -495,30 +376,8 @@ fn env_field_path(path: &str) -> Result<(), String> {
 }
 
 fn validate_resources(errs: &mut FieldErrors, path: &FieldPath, res: &ResourceRequirements) {
-    let parse_all = |errs: &mut FieldErrors, field: &str, map: &BTreeMap<String, Quantity>| {
-        let mut parsed = BTreeMap::new();
-        for (name, q) in map {
-            let p = path.child(field).key(name);
-            check(
-                errs,
-                &p,
-                validate_label_key(name).map_err(|r| format!("invalid resource name: {r}")),
-            );
-            match q.parse() {
-                Err(e) => errs.push(FieldError::invalid(&p, e.to_string())),
-                Ok(v) if v.is_negative() => errs.push(FieldError::invalid(
-                    &p,
-                    "must be greater than or equal to 0",
-                )),
-                Ok(v) => {
-                    parsed.insert(name.as_str(), v);
-                }
-            }
-        }
-        parsed
-    };
-    let requests = parse_all(errs, "requests", &res.requests);
-    let limits = parse_all(errs, "limits", &res.limits);
+    let requests = parse_quantities(errs, &path.child("requests"), &res.requests);
+    let limits = parse_quantities(errs, &path.child("limits"), &res.limits);
     for (name, request) in &requests {
         if let Some(limit) = limits.get(name)
             && request > limit
@@ -531,18 +390,29 @@ fn validate_resources(errs: &mut FieldErrors, path: &FieldPath, res: &ResourceRe
     }
 }
 
-fn validate_probe(
+/// Checks resource names and quantities, returning the ones that parse and are non-negative.
+fn parse_quantities<'a>(
     errs: &mut FieldErrors,
     path: &FieldPath,
-    probe: &Probe,
-    success_must_be_one: bool,
-) {
-    let handlers = [
-        probe.exec.is_some(),
-        probe.http_get.is_some(),
-        probe.tcp_socket.is_some(),
-        probe.grpc.is_some(),
-    ];
+    map: &'a BTreeMap<String, Quantity>,
+) -> BTreeMap<&'a str, ParsedQuantity> {
+    let mut parsed = BTreeMap::new();
+    for (name, q) in map {
+        let p = path.key(name);
+        check(errs, &p, validate_label_key(name).map_err(|r| format!("invalid resource name: {r}")));
+        match q.parse() {
+            Err(e) => errs.push(FieldError::invalid(&p, e.to_string())),
+            Ok(v) if v.is_negative() => errs.push(FieldError::invalid(&p, "must be greater than or equal to 0")),
+            Ok(v) => {
+                parsed.insert(name.as_str(), v);
+            }
+        }
+    }
+    parsed
+}
+
+fn validate_probe(errs: &mut FieldErrors, path: &FieldPath, probe: &Probe, success_must_be_one: bool) {
+    let handlers = [probe.exec.is_some(), probe.http_get.is_some(), probe.tcp_socket.is_some(), probe.grpc.is_some()];
     match handlers.iter().filter(|h| **h).count() {
         0 => errs.push(FieldError::new(
             FieldErrorKind::Required,
@@ -550,10 +420,7 @@ fn validate_probe(
             "must specify a handler: one of `exec`, `httpGet`, `tcpSocket` or `grpc`",
         )),
         1 => {}
-        _ => errs.push(FieldError::forbidden(
-            path,
-            "may not specify more than one handler",
-        )),
+        _ => errs.push(FieldError::forbidden(path, "may not specify more than one handler")),
     }
     if let Some(exec) = &probe.exec
         && exec.command.is_empty()
@@ -571,11 +438,7 @@ fn validate_probe(
         check_port_ref(errs, &path.child("tcpSocket").child("port"), &tcp.port);
     }
     if let Some(grpc) = &probe.grpc {
-        check(
-            errs,
-            &path.child("grpc").child("port"),
-            names::port_number(grpc.port),
-        );
+        check(errs, &path.child("grpc").child("port"), names::port_number(grpc.port));
     }
     for (field, value) in [
         ("initialDelaySeconds", probe.initial_delay_seconds),
@@ -584,51 +447,31 @@ fn validate_probe(
     ] {
         check_min(errs, &path.child(field), value.map(i64::from), 0);
     }
-    check_min(
-        errs,
-        &path.child("terminationGracePeriodSeconds"),
-        probe.termination_grace_period_seconds,
-        0,
-    );
-    for (field, value) in [
-        ("successThreshold", probe.success_threshold),
-        ("failureThreshold", probe.failure_threshold),
-    ] {
+    check_min(errs, &path.child("terminationGracePeriodSeconds"), probe.termination_grace_period_seconds, 0);
+    for (field, value) in [("successThreshold", probe.success_threshold), ("failureThreshold", probe.failure_threshold)]
+    {
         check_min(errs, &path.child(field), value.map(i64::from), 1);
     }
     if success_must_be_one && probe.success_threshold.is_some_and(|t| t > 1) {
-        errs.push(FieldError::invalid(
-            path.child("successThreshold"),
-            "must be 1 for liveness and startup probes",
-        ));
+        errs.push(FieldError::invalid(path.child("successThreshold"), "must be 1 for liveness and startup probes"));
     }
 }
 
 fn validate_toleration(errs: &mut FieldErrors, path: &FieldPath, t: &Toleration) {
     let key = t.key.as_deref().unwrap_or("");
-    let operator = t
-        .operator
-        .as_deref()
-        .filter(|o| !o.is_empty())
-        .unwrap_or("Equal");
+    let operator = t.operator.as_deref().filter(|o| !o.is_empty()).unwrap_or("Equal");
     if !key.is_empty() {
         check(errs, &path.child("key"), validate_label_key(key));
     }
     match operator {
         "Exists" => {
             if non_empty(&t.value).is_some() {
-                errs.push(FieldError::invalid(
-                    path.child("value"),
-                    "must be empty when `operator` is \"Exists\"",
-                ));
+                errs.push(FieldError::invalid(path.child("value"), "must be empty when `operator` is \"Exists\""));
             }
         }
         "Equal" => {
             if key.is_empty() {
-                errs.push(FieldError::invalid(
-                    path.child("operator"),
-                    "must be \"Exists\" when `key` is empty",
-                ));
+                errs.push(FieldError::invalid(path.child("operator"), "must be \"Exists\" when `key` is empty"));
             }
             if let Some(v) = &t.value {
                 check(errs, &path.child("value"), validate_label_value(v));
@@ -652,9 +495,7 @@ fn validate_affinity(errs: &mut FieldErrors, path: &FieldPath, affinity: &Affini
     if let Some(na) = &affinity.node_affinity {
         let p = path.child("nodeAffinity");
         if let Some(required) = &na.required_during_scheduling_ignored_during_execution {
-            let rp = p
-                .child("requiredDuringSchedulingIgnoredDuringExecution")
-                .child("nodeSelectorTerms");
+            let rp = p.child("requiredDuringSchedulingIgnoredDuringExecution").child("nodeSelectorTerms");
             if required.node_selector_terms.is_empty() {
                 errs.push(FieldError::required(&rp));
             }
@@ -662,44 +503,20 @@ fn validate_affinity(errs: &mut FieldErrors, path: &FieldPath, affinity: &Affini
                 validate_node_selector_term(errs, &rp.index(i), term);
             }
         }
-        for (i, pref) in na
-            .preferred_during_scheduling_ignored_during_execution
-            .iter()
-            .enumerate()
-        {
-            let pp = p
-                .child("preferredDuringSchedulingIgnoredDuringExecution")
-                .index(i);
+        for (i, pref) in na.preferred_during_scheduling_ignored_during_execution.iter().enumerate() {
+            let pp = p.child("preferredDuringSchedulingIgnoredDuringExecution").index(i);
             check_weight(errs, &pp.child("weight"), pref.weight);
             validate_node_selector_term(errs, &pp.child("preference"), &pref.preference);
         }
     }
-    for (field, pa) in [
-        ("podAffinity", &affinity.pod_affinity),
-        ("podAntiAffinity", &affinity.pod_anti_affinity),
-    ] {
+    for (field, pa) in [("podAffinity", &affinity.pod_affinity), ("podAntiAffinity", &affinity.pod_anti_affinity)] {
         let Some(pa) = pa else { continue };
         let p = path.child(field);
-        for (i, term) in pa
-            .required_during_scheduling_ignored_during_execution
-            .iter()
-            .enumerate()
-        {
-            validate_pod_affinity_term(
-                errs,
-                &p.child("requiredDuringSchedulingIgnoredDuringExecution")
-                    .index(i),
-                term,
-            );
+        for (i, term) in pa.required_during_scheduling_ignored_during_execution.iter().enumerate() {
+            validate_pod_affinity_term(errs, &p.child("requiredDuringSchedulingIgnoredDuringExecution").index(i), term);
         }
-        for (i, w) in pa
-            .preferred_during_scheduling_ignored_during_execution
-            .iter()
-            .enumerate()
-        {
-            let wp = p
-                .child("preferredDuringSchedulingIgnoredDuringExecution")
-                .index(i);
+        for (i, w) in pa.preferred_during_scheduling_ignored_during_execution.iter().enumerate() {
+            let wp = p.child("preferredDuringSchedulingIgnoredDuringExecution").index(i);
             check_weight(errs, &wp.child("weight"), w.weight);
             validate_pod_affinity_term(errs, &wp.child("podAffinityTerm"), &w.pod_affinity_term);
         }
@@ -725,20 +542,14 @@ fn validate_node_selector_term(errs: &mut FieldErrors, path: &FieldPath, term: &
                 }
             }
             "Exists" | "DoesNotExist" if !req.values.is_empty() => {
-                errs.push(FieldError::forbidden(
-                    values,
-                    format!("must be empty when `operator` is {:?}", req.operator),
-                ))
+                errs.push(FieldError::forbidden(values, format!("must be empty when `operator` is {:?}", req.operator)))
             }
             "Exists" | "DoesNotExist" => {}
             "Gt" | "Lt" => {
                 if req.values.len() != 1 || req.values[0].parse::<i64>().is_err() {
                     errs.push(FieldError::invalid(
                         values,
-                        format!(
-                            "must have exactly one integer value when `operator` is {:?}",
-                            req.operator
-                        ),
+                        format!("must have exactly one integer value when `operator` is {:?}", req.operator),
                     ));
                 }
             }
@@ -756,10 +567,7 @@ fn validate_node_selector_term(errs: &mut FieldErrors, path: &FieldPath, term: &
         match req.operator.as_str() {
             "In" | "NotIn" => {
                 if req.values.len() != 1 {
-                    errs.push(FieldError::invalid(
-                        p.child("values"),
-                        "must have exactly one value",
-                    ));
+                    errs.push(FieldError::invalid(p.child("values"), "must have exactly one value"));
                 }
             }
             other => check_supported(errs, &p.child("operator"), other, &["In", "NotIn"]),
@@ -775,42 +583,23 @@ fn validate_pod_affinity_term(errs: &mut FieldErrors, path: &FieldPath, term: &P
         validate_label_selector(errs, &path.child("namespaceSelector"), sel);
     }
     for (i, ns) in term.namespaces.iter().enumerate() {
-        check(
-            errs,
-            &path.child("namespaces").index(i),
-            names::dns1123_label(ns),
-        );
+        check(errs, &path.child("namespaces").index(i), names::dns1123_label(ns));
     }
     if term.topology_key.is_empty() {
         errs.push(FieldError::required(path.child("topologyKey")));
     } else {
-        check(
-            errs,
-            &path.child("topologyKey"),
-            validate_label_key(&term.topology_key),
-        );
+        check(errs, &path.child("topologyKey"), validate_label_key(&term.topology_key));
     }
 }
 
-fn validate_spread_constraint(
-    errs: &mut FieldErrors,
-    path: &FieldPath,
-    c: &TopologySpreadConstraint,
-) {
+fn validate_spread_constraint(errs: &mut FieldErrors, path: &FieldPath, c: &TopologySpreadConstraint) {
     if c.max_skew < 1 {
-        errs.push(FieldError::invalid(
-            path.child("maxSkew"),
-            "must be greater than or equal to 1",
-        ));
+        errs.push(FieldError::invalid(path.child("maxSkew"), "must be greater than or equal to 1"));
     }
     if c.topology_key.is_empty() {
         errs.push(FieldError::required(path.child("topologyKey")));
     } else {
-        check(
-            errs,
-            &path.child("topologyKey"),
-            validate_label_key(&c.topology_key),
-        );
+        check(errs, &path.child("topologyKey"), validate_label_key(&c.topology_key));
     }
     check_supported(
         errs,
@@ -820,10 +609,7 @@ fn validate_spread_constraint(
     );
     if let Some(min) = c.min_domains {
         if min < 1 {
-            errs.push(FieldError::invalid(
-                path.child("minDomains"),
-                "must be greater than or equal to 1",
-            ));
+            errs.push(FieldError::invalid(path.child("minDomains"), "must be greater than or equal to 1"));
         } else if c.when_unsatisfiable != "DoNotSchedule" {
             errs.push(FieldError::invalid(
                 path.child("minDomains"),
@@ -835,11 +621,7 @@ fn validate_spread_constraint(
         validate_label_selector(errs, &path.child("labelSelector"), sel);
     }
     for (i, key) in c.match_label_keys.iter().enumerate() {
-        check(
-            errs,
-            &path.child("matchLabelKeys").index(i),
-            validate_label_key(key),
-        );
+        check(errs, &path.child("matchLabelKeys").index(i), validate_label_key(key));
     }
 }
 
@@ -856,20 +638,11 @@ fn validate_workload(
 ) {
     let spec = FieldPath::root("spec");
     check_min(errs, &spec.child("replicas"), replicas.map(i64::from), 0);
-    check_min(
-        errs,
-        &spec.child("minReadySeconds"),
-        min_ready_seconds.map(i64::from),
-        0,
-    );
+    check_min(errs, &spec.child("minReadySeconds"), min_ready_seconds.map(i64::from), 0);
 
     let sel_path = spec.child("selector");
     let parsed = if selector.match_labels.is_empty() && selector.match_expressions.is_empty() {
-        errs.push(FieldError::new(
-            FieldErrorKind::Required,
-            &sel_path,
-            "an empty selector is not allowed",
-        ));
+        errs.push(FieldError::new(FieldErrorKind::Required, &sel_path, "an empty selector is not allowed"));
         None
     } else {
         validate_label_selector(errs, &sel_path, selector)
@@ -877,10 +650,7 @@ fn validate_workload(
 
     let tpl = spec.child("template");
     let labels_path = tpl.child("metadata").child("labels");
-    errs.extend(names::validate_labels(
-        &template.metadata.labels,
-        &labels_path,
-    ));
+    errs.extend(names::validate_labels(&template.metadata.labels, &labels_path));
     errs.extend(names::validate_annotations(
         &template.metadata.annotations,
         &tpl.child("metadata").child("annotations"),
@@ -888,10 +658,7 @@ fn validate_workload(
     if let Some(sel) = parsed
         && !sel.matches(&template.metadata.labels)
     {
-        errs.push(FieldError::invalid(
-            labels_path,
-            "`selector` does not match the template's `labels`",
-        ));
+        errs.push(FieldError::invalid(labels_path, "`selector` does not match the template's `labels`"));
     }
 
     let tpl_spec = tpl.child("spec");
@@ -899,11 +666,7 @@ fn validate_workload(
     // An unknown policy is already reported by the pod spec checks; here only the known ones
     // that a controller cannot honour.
     if let Some(policy @ ("OnFailure" | "Never")) = template.spec.restart_policy.as_deref() {
-        errs.push(FieldError::not_supported(
-            tpl_spec.child("restartPolicy"),
-            policy,
-            &["Always"],
-        ));
+        errs.push(FieldError::not_supported(tpl_spec.child("restartPolicy"), policy, &["Always"]));
     }
 }
 
@@ -941,13 +704,7 @@ fn validate_workload(
 pub fn validate_replica_set(rs: &ReplicaSet) -> Result<(), FieldErrors> {
     let mut errs = validate_meta::<ReplicaSet>(&rs.metadata);
     let s = &rs.spec;
-    validate_workload(
-        &mut errs,
-        s.replicas,
-        s.min_ready_seconds,
-        &s.selector,
-        &s.template,
-    );
+    validate_workload(&mut errs, s.replicas, s.min_ready_seconds, &s.selector, &s.template);
     errs.into_result()
 }
 
@@ -983,60 +740,28 @@ pub fn validate_deployment(d: &Deployment) -> Result<(), FieldErrors> {
     let mut errs = validate_meta::<Deployment>(&d.metadata);
     let s = &d.spec;
     let spec = FieldPath::root("spec");
-    validate_workload(
-        &mut errs,
-        s.replicas,
-        s.min_ready_seconds,
-        &s.selector,
-        &s.template,
-    );
+    validate_workload(&mut errs, s.replicas, s.min_ready_seconds, &s.selector, &s.template);
 
     let strategy = spec.child("strategy");
     let kind = s.strategy.type_.as_deref().unwrap_or("RollingUpdate");
-    check_supported(
-        &mut errs,
-        &strategy.child("type"),
-        kind,
-        &["RollingUpdate", "Recreate"],
-    );
+    check_supported(&mut errs, &strategy.child("type"), kind, &["RollingUpdate", "Recreate"]);
     if let Some(ru) = &s.strategy.rolling_update {
         let rp = strategy.child("rollingUpdate");
         if kind == "Recreate" {
-            errs.push(FieldError::forbidden(
-                &rp,
-                "may not be specified when strategy `type` is \"Recreate\"",
-            ));
+            errs.push(FieldError::forbidden(&rp, "may not be specified when strategy `type` is \"Recreate\""));
         }
         if let Some(surge) = &ru.max_surge {
-            check(
-                &mut errs,
-                &rp.child("maxSurge"),
-                count_or_percent(surge, false),
-            );
+            check(&mut errs, &rp.child("maxSurge"), count_or_percent(surge, false));
         }
         if let Some(unavailable) = &ru.max_unavailable {
-            check(
-                &mut errs,
-                &rp.child("maxUnavailable"),
-                count_or_percent(unavailable, true),
-            );
+            check(&mut errs, &rp.child("maxUnavailable"), count_or_percent(unavailable, true));
         }
-        if ru.max_surge.as_ref().is_some_and(is_zero)
-            && ru.max_unavailable.as_ref().is_some_and(is_zero)
-        {
-            errs.push(FieldError::invalid(
-                rp.child("maxUnavailable"),
-                "may not be 0 when `maxSurge` is 0",
-            ));
+        if ru.max_surge.as_ref().is_some_and(is_zero) && ru.max_unavailable.as_ref().is_some_and(is_zero) {
+            errs.push(FieldError::invalid(rp.child("maxUnavailable"), "may not be 0 when `maxSurge` is 0"));
         }
     }
 
-    check_min(
-        &mut errs,
-        &spec.child("revisionHistoryLimit"),
-        s.revision_history_limit.map(i64::from),
-        0,
-    );
+    check_min(&mut errs, &spec.child("revisionHistoryLimit"), s.revision_history_limit.map(i64::from), 0);
     if let Some(deadline) = s.progress_deadline_seconds {
         let min_ready = s.min_ready_seconds.unwrap_or(0);
         if deadline <= min_ready {
@@ -1064,9 +789,7 @@ fn count_or_percent(v: &IntOrString, at_most_100: bool) -> Result<(), String> {
         IntOrString::Int(n) if *n < 0 => Err("must be greater than or equal to 0".to_owned()),
         IntOrString::Int(_) => Ok(()),
         IntOrString::String(s) => match percent(s) {
-            None => Err(format!(
-                "{s:?} must be an integer or a percentage (e.g. '25%')"
-            )),
+            None => Err(format!("{s:?} must be an integer or a percentage (e.g. '25%')")),
             Some(p) if at_most_100 && p > 100 => Err("must not be greater than 100%".to_owned()),
             Some(_) => Ok(()),
         },
@@ -1118,11 +841,9 @@ pub fn validate_service(svc: &Service) -> Result<(), FieldErrors> {
     if kind == "ExternalName" {
         match non_empty(&s.external_name) {
             None => errs.push(FieldError::required(spec.child("externalName"))),
-            Some(name) => check(
-                &mut errs,
-                &spec.child("externalName"),
-                names::dns1123_subdomain(name.trim_end_matches('.')),
-            ),
+            Some(name) => {
+                check(&mut errs, &spec.child("externalName"), names::dns1123_subdomain(name.trim_end_matches('.')))
+            }
         }
     }
 
@@ -1148,23 +869,14 @@ pub fn validate_service(svc: &Service) -> Result<(), FieldErrors> {
         }
     }
     for (i, ip) in s.external_ips.iter().enumerate() {
-        check(
-            &mut errs,
-            &spec.child("externalIPs").index(i),
-            names::ip_address(ip),
-        );
+        check(&mut errs, &spec.child("externalIPs").index(i), names::ip_address(ip));
     }
     if let Some(ip) = non_empty(&s.load_balancer_ip) {
-        check(
-            &mut errs,
-            &spec.child("loadBalancerIP"),
-            names::ip_address(ip),
-        );
+        check(&mut errs, &spec.child("loadBalancerIP"), names::ip_address(ip));
     }
-    for (field, policy) in [
-        ("externalTrafficPolicy", &s.external_traffic_policy),
-        ("internalTrafficPolicy", &s.internal_traffic_policy),
-    ] {
+    for (field, policy) in
+        [("externalTrafficPolicy", &s.external_traffic_policy), ("internalTrafficPolicy", &s.internal_traffic_policy)]
+    {
         if let Some(p) = non_empty(policy) {
             check_supported(&mut errs, &spec.child(field), p, &["Cluster", "Local"]);
         }
@@ -1196,18 +908,11 @@ pub fn validate_service(svc: &Service) -> Result<(), FieldErrors> {
         let protocol = port.protocol.as_deref().unwrap_or("TCP");
         check_supported(&mut errs, &p.child("protocol"), protocol, PROTOCOLS);
         if !port_protocols.insert((port.port, protocol)) {
-            errs.push(FieldError::duplicate(
-                &p,
-                &format!("{}/{protocol}", port.port),
-            ));
+            errs.push(FieldError::duplicate(&p, &format!("{}/{protocol}", port.port)));
         }
         if let Some(node_port) = port.node_port.filter(|n| *n != 0) {
             if node_ports_allowed {
-                check(
-                    &mut errs,
-                    &p.child("nodePort"),
-                    names::port_number(node_port),
-                );
+                check(&mut errs, &p.child("nodePort"), names::port_number(node_port));
             } else {
                 errs.push(FieldError::forbidden(
                     p.child("nodePort"),
@@ -1221,19 +926,11 @@ pub fn validate_service(svc: &Service) -> Result<(), FieldErrors> {
     }
 
     let affinity = s.session_affinity.as_deref().unwrap_or("None");
-    check_supported(
-        &mut errs,
-        &spec.child("sessionAffinity"),
-        affinity,
-        &["None", "ClientIP"],
-    );
+    check_supported(&mut errs, &spec.child("sessionAffinity"), affinity, &["None", "ClientIP"]);
     if let Some(config) = &s.session_affinity_config {
         let p = spec.child("sessionAffinityConfig");
         if affinity != "ClientIP" {
-            errs.push(FieldError::forbidden(
-                &p,
-                "may only be set when `sessionAffinity` is \"ClientIP\"",
-            ));
+            errs.push(FieldError::forbidden(&p, "may only be set when `sessionAffinity` is \"ClientIP\""));
         } else if let Some(timeout) = config.client_ip.as_ref().and_then(|c| c.timeout_seconds)
             && !(1..=MAX_SESSION_TIMEOUT_SECONDS).contains(&timeout)
         {
@@ -1268,10 +965,8 @@ pub fn validate_endpoints(ep: &Endpoints) -> Result<(), FieldErrors> {
     let mut errs = validate_meta::<Endpoints>(&ep.metadata);
     for (i, subset) in ep.subsets.iter().enumerate() {
         let sp = FieldPath::root("subsets").index(i);
-        for (field, addresses) in [
-            ("addresses", &subset.addresses),
-            ("notReadyAddresses", &subset.not_ready_addresses),
-        ] {
+        for (field, addresses) in [("addresses", &subset.addresses), ("notReadyAddresses", &subset.not_ready_addresses)]
+        {
             for (j, a) in addresses.iter().enumerate() {
                 let ap = sp.child(field).index(j);
                 check(&mut errs, &ap.child("ip"), names::ip_address(&a.ip));
@@ -1279,11 +974,7 @@ pub fn validate_endpoints(ep: &Endpoints) -> Result<(), FieldErrors> {
                     check(&mut errs, &ap.child("hostname"), names::dns1123_label(h));
                 }
                 if let Some(n) = non_empty(&a.node_name) {
-                    check(
-                        &mut errs,
-                        &ap.child("nodeName"),
-                        names::dns1123_subdomain(n),
-                    );
+                    check(&mut errs, &ap.child("nodeName"), names::dns1123_subdomain(n));
                 }
             }
         }
@@ -1305,12 +996,7 @@ pub fn validate_endpoints(ep: &Endpoints) -> Result<(), FieldErrors> {
                     }
                 }
             }
-            check_supported(
-                &mut errs,
-                &pp.child("protocol"),
-                port.protocol.as_deref().unwrap_or("TCP"),
-                PROTOCOLS,
-            );
+            check_supported(&mut errs, &pp.child("protocol"), port.protocol.as_deref().unwrap_or("TCP"), PROTOCOLS);
         }
     }
     errs.into_result()
@@ -1338,11 +1024,7 @@ pub fn validate_namespace(ns: &Namespace) -> Result<(), FieldErrors> {
     let mut errs = validate_meta::<Namespace>(&ns.metadata);
     if let Some(spec) = &ns.spec {
         for (i, f) in spec.finalizers.iter().enumerate() {
-            check(
-                &mut errs,
-                &FieldPath::root("spec").child("finalizers").index(i),
-                validate_label_key(f),
-            );
+            check(&mut errs, &FieldPath::root("spec").child("finalizers").index(i), validate_label_key(f));
         }
     }
     errs.into_result()
@@ -1416,17 +1098,9 @@ pub fn validate_lease(lease: &Lease) -> Result<(), FieldErrors> {
     let mut errs = validate_meta::<Lease>(&lease.metadata);
     let spec = FieldPath::root("spec");
     if lease.spec.lease_duration_seconds.is_some_and(|d| d <= 0) {
-        errs.push(FieldError::invalid(
-            spec.child("leaseDurationSeconds"),
-            "must be greater than 0",
-        ));
+        errs.push(FieldError::invalid(spec.child("leaseDurationSeconds"), "must be greater than 0"));
     }
-    check_min(
-        &mut errs,
-        &spec.child("leaseTransitions"),
-        lease.spec.lease_transitions.map(i64::from),
-        0,
-    );
+    check_min(&mut errs, &spec.child("leaseTransitions"), lease.spec.lease_transitions.map(i64::from), 0);
     errs.into_result()
 }
 
@@ -1452,11 +1126,6 @@ pub fn validate_event(ev: &Event) -> Result<(), FieldErrors> {
     if non_empty(&ev.involved_object.name).is_none() {
         errs.push(FieldError::required(obj.child("name")));
     }
-    check_min(
-        &mut errs,
-        &FieldPath::root("count"),
-        ev.count.map(i64::from),
-        0,
-    );
+    check_min(&mut errs, &FieldPath::root("count"), ev.count.map(i64::from), 0);
     errs.into_result()
 }

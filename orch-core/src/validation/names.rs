@@ -51,9 +51,7 @@ pub fn dns1123_label(s: &str) -> Result<(), String> {
         return Err("must not be empty".to_owned());
     }
     if s.len() > DNS1123_LABEL_MAX_LEN {
-        return Err(format!(
-            "must be no more than {DNS1123_LABEL_MAX_LEN} characters"
-        ));
+        return Err(format!("must be no more than {DNS1123_LABEL_MAX_LEN} characters"));
     }
     if !label_shape(s) {
         return Err(format!(
@@ -82,9 +80,7 @@ pub fn dns1123_subdomain(s: &str) -> Result<(), String> {
         return Err("must not be empty".to_owned());
     }
     if s.len() > DNS1123_SUBDOMAIN_MAX_LEN {
-        return Err(format!(
-            "must be no more than {DNS1123_SUBDOMAIN_MAX_LEN} characters"
-        ));
+        return Err(format!("must be no more than {DNS1123_SUBDOMAIN_MAX_LEN} characters"));
     }
     if !s.split('.').all(label_shape) {
         return Err(format!(
@@ -137,11 +133,7 @@ pub fn object_name(kind: &str, name: &str) -> Result<(), String> {
 /// # Errors
 /// `"must be 1..65535"` when out of range.
 pub fn port_number(port: i32) -> Result<(), String> {
-    if (1..=65535).contains(&port) {
-        Ok(())
-    } else {
-        Err("must be 1..65535".to_owned())
-    }
+    if (1..=65535).contains(&port) { Ok(()) } else { Err("must be 1..65535".to_owned()) }
 }
 
 /// A port name (an IANA service name): at most 15 lowercase letters, digits and `-`, with at
@@ -163,9 +155,7 @@ pub fn port_name(s: &str) -> Result<(), String> {
         return Err("must not be empty".to_owned());
     }
     if s.len() > PORT_NAME_MAX_LEN {
-        return Err(format!(
-            "must be no more than {PORT_NAME_MAX_LEN} characters"
-        ));
+        return Err(format!("must be no more than {PORT_NAME_MAX_LEN} characters"));
     }
     if !s.chars().all(|c| is_lower_alnum(c) || c == '-') {
         return Err("must contain only lowercase letters, digits and '-'".to_owned());
@@ -221,9 +211,7 @@ pub fn env_var_name(s: &str) -> Result<(), String> {
 /// # Errors
 /// The reason, when the value is not an IP address.
 pub fn ip_address(s: &str) -> Result<(), String> {
-    s.parse::<IpAddr>()
-        .map(|_| ())
-        .map_err(|_| format!("{s:?} is not a valid IP address"))
+    s.parse::<IpAddr>().map(|_| ()).map_err(|_| format!("{s:?} is not a valid IP address"))
 }
 
 /// A CIDR block: an IP address, `/`, and a prefix length that fits the address family.
@@ -271,16 +259,10 @@ pub fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath) -> F
     for (k, v) in labels {
         let p = path.key(k);
         if let Err(reason) = validate_label_key(k) {
-            errs.push(FieldError::invalid(
-                &p,
-                format!("invalid label key: {reason}"),
-            ));
+            errs.push(FieldError::invalid(&p, format!("invalid label key: {reason}")));
         }
         if let Err(reason) = validate_label_value(v) {
-            errs.push(FieldError::invalid(
-                &p,
-                format!("invalid label value: {reason}"),
-            ));
+            errs.push(FieldError::invalid(&p, format!("invalid label value: {reason}")));
         }
     }
     errs
@@ -299,19 +281,13 @@ pub fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath) -> F
 /// let huge = BTreeMap::from([("note".to_owned(), "x".repeat(300 * 1024))]);
 /// assert_eq!(validate_annotations(&huge, &path).iter().next().unwrap().field, "metadata.annotations");
 /// ```
-pub fn validate_annotations(
-    annotations: &BTreeMap<String, String>,
-    path: &FieldPath,
-) -> FieldErrors {
+pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &FieldPath) -> FieldErrors {
     let mut errs = FieldErrors::default();
     let mut total = 0usize;
     for (k, v) in annotations {
         total = total.saturating_add(k.len()).saturating_add(v.len());
         if let Err(reason) = validate_label_key(&k.to_ascii_lowercase()) {
-            errs.push(FieldError::invalid(
-                path.key(k),
-                format!("invalid annotation key: {reason}"),
-            ));
+            errs.push(FieldError::invalid(path.key(k), format!("invalid annotation key: {reason}")));
         }
     }
     if total > ANNOTATIONS_MAX_BYTES {
@@ -341,12 +317,7 @@ pub fn validate_annotations(
 /// let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
 /// assert_eq!(fields, ["metadata.name", "metadata.namespace"]);
 /// ```
-pub fn validate_object_meta(
-    meta: &ObjectMeta,
-    path: &FieldPath,
-    scope: Scope,
-    name_rule: NameRule,
-) -> FieldErrors {
+pub fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, scope: Scope, name_rule: NameRule) -> FieldErrors {
     let mut errs = FieldErrors::default();
 
     let name = meta.name.as_deref().unwrap_or("");
@@ -358,10 +329,7 @@ pub fn validate_object_meta(
     } else if !generate_name.is_empty() {
         let prefix = generate_name.trim_end_matches('-');
         if let Err(reason) = name_rule(prefix) {
-            errs.push(FieldError::invalid(
-                path.child("generateName"),
-                format!("invalid prefix: {reason}"),
-            ));
+            errs.push(FieldError::invalid(path.child("generateName"), format!("invalid prefix: {reason}")));
         }
     } else {
         errs.push(FieldError::new(
@@ -373,37 +341,26 @@ pub fn validate_object_meta(
 
     let namespace = meta.namespace.as_deref().unwrap_or("");
     match scope {
-        Scope::Namespaced if namespace.is_empty() => {
-            errs.push(FieldError::required(path.child("namespace")))
-        }
+        Scope::Namespaced if namespace.is_empty() => errs.push(FieldError::required(path.child("namespace"))),
         Scope::Namespaced => {
             if let Err(reason) = dns1123_label(namespace) {
                 errs.push(FieldError::invalid(path.child("namespace"), reason));
             }
         }
         Scope::Cluster if !namespace.is_empty() => {
-            errs.push(FieldError::forbidden(
-                path.child("namespace"),
-                "not allowed on cluster-scoped objects",
-            ));
+            errs.push(FieldError::forbidden(path.child("namespace"), "not allowed on cluster-scoped objects"));
         }
         Scope::Cluster => {}
     }
 
     errs.extend(validate_labels(&meta.labels, &path.child("labels")));
-    errs.extend(validate_annotations(
-        &meta.annotations,
-        &path.child("annotations"),
-    ));
+    errs.extend(validate_annotations(&meta.annotations, &path.child("annotations")));
 
     let mut seen = BTreeSet::new();
     for (i, f) in meta.finalizers.iter().enumerate() {
         let p = path.child("finalizers").index(i);
         if let Err(reason) = validate_label_key(f) {
-            errs.push(FieldError::invalid(
-                &p,
-                format!("must be a qualified name: {reason}"),
-            ));
+            errs.push(FieldError::invalid(&p, format!("must be a qualified name: {reason}")));
         }
         if !seen.insert(f.as_str()) {
             errs.push(FieldError::duplicate(&p, f));
@@ -413,12 +370,7 @@ pub fn validate_object_meta(
     let mut controllers = 0;
     for (i, o) in meta.owner_references.iter().enumerate() {
         let p = path.child("ownerReferences").index(i);
-        for (field, value) in [
-            ("apiVersion", &o.api_version),
-            ("kind", &o.kind),
-            ("name", &o.name),
-            ("uid", &o.uid),
-        ] {
+        for (field, value) in [("apiVersion", &o.api_version), ("kind", &o.kind), ("name", &o.name), ("uid", &o.uid)] {
             if value.is_empty() {
                 errs.push(FieldError::required(p.child(field)));
             }
@@ -426,10 +378,7 @@ pub fn validate_object_meta(
         if o.controller == Some(true) {
             controllers += 1;
             if controllers > 1 {
-                errs.push(FieldError::invalid(
-                    p.child("controller"),
-                    "only one owner reference may be the controller",
-                ));
+                errs.push(FieldError::invalid(p.child("controller"), "only one owner reference may be the controller"));
             }
         }
     }
@@ -475,13 +424,7 @@ mod tests {
 
     #[test]
     fn dns1123_subdomain_accepts_dotted_labels_up_to_253() {
-        let long = format!(
-            "{}.{}.{}.{}",
-            "a".repeat(63),
-            "b".repeat(63),
-            "c".repeat(63),
-            "d".repeat(61)
-        );
+        let long = format!("{}.{}.{}.{}", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61));
         assert_eq!(long.len(), 253);
         let too_long = format!("{long}e");
         check(
@@ -522,14 +465,7 @@ mod tests {
 
     #[test]
     fn port_number_accepts_1_through_65535() {
-        for (port, ok) in [
-            (1, true),
-            (80, true),
-            (65535, true),
-            (0, false),
-            (-1, false),
-            (65536, false),
-        ] {
+        for (port, ok) in [(1, true), (80, true), (65535, true), (0, false), (-1, false), (65536, false)] {
             assert_eq!(port_number(port).is_ok(), ok, "{port}");
         }
     }
@@ -616,13 +552,7 @@ mod tests {
         );
     }
 
-    fn owner(
-        api_version: &str,
-        kind: &str,
-        name: &str,
-        uid: &str,
-        controller: bool,
-    ) -> OwnerReference {
+    fn owner(api_version: &str, kind: &str, name: &str, uid: &str, controller: bool) -> OwnerReference {
         OwnerReference {
             api_version: api_version.into(),
             kind: kind.into(),
@@ -633,11 +563,7 @@ mod tests {
         }
     }
 
-    fn meta_fields(
-        meta: &ObjectMeta,
-        scope: Scope,
-        rule: NameRule,
-    ) -> Vec<(String, FieldErrorKind)> {
+    fn meta_fields(meta: &ObjectMeta, scope: Scope, rule: NameRule) -> Vec<(String, FieldErrorKind)> {
         validate_object_meta(meta, &FieldPath::root("metadata"), scope, rule)
             .into_iter()
             .map(|e| (e.field, e.kind))
@@ -650,33 +576,17 @@ mod tests {
             .in_namespace("default")
             .with_label("app.kubernetes.io/name", "web")
             .with_label("tier", "");
-        meta.annotations
-            .insert("Example.com/Owner".into(), "team a, with spaces".into());
+        meta.annotations.insert("Example.com/Owner".into(), "team a, with spaces".into());
         meta.finalizers.push("example.com/cleanup".into());
-        meta.owner_references
-            .push(owner("apps/v1", "ReplicaSet", "web-7f9c", "u-1", true));
-        meta.owner_references
-            .push(owner("v1", "ConfigMap", "cfg", "u-2", false));
-        assert_eq!(
-            meta_fields(&meta, Scope::Namespaced, dns1123_subdomain),
-            vec![]
-        );
+        meta.owner_references.push(owner("apps/v1", "ReplicaSet", "web-7f9c", "u-1", true));
+        meta.owner_references.push(owner("v1", "ConfigMap", "cfg", "u-2", false));
+        assert_eq!(meta_fields(&meta, Scope::Namespaced, dns1123_subdomain), vec![]);
 
         let node = ObjectMeta::named("node-1");
-        assert_eq!(
-            meta_fields(&node, Scope::Cluster, dns1123_subdomain),
-            vec![]
-        );
+        assert_eq!(meta_fields(&node, Scope::Cluster, dns1123_subdomain), vec![]);
 
-        let generated = ObjectMeta {
-            generate_name: Some("web-".into()),
-            ..ObjectMeta::default()
-        }
-        .in_namespace("ns");
-        assert_eq!(
-            meta_fields(&generated, Scope::Namespaced, dns1123_label),
-            vec![]
-        );
+        let generated = ObjectMeta { generate_name: Some("web-".into()), ..ObjectMeta::default() }.in_namespace("ns");
+        assert_eq!(meta_fields(&generated, Scope::Namespaced, dns1123_label), vec![]);
     }
 
     #[test]
@@ -710,11 +620,7 @@ mod tests {
             ),
             (
                 "bad generateName",
-                ObjectMeta {
-                    generate_name: Some("Web-".into()),
-                    ..ObjectMeta::default()
-                }
-                .in_namespace("ns"),
+                ObjectMeta { generate_name: Some("Web-".into()), ..ObjectMeta::default() }.in_namespace("ns"),
                 Scope::Namespaced,
                 dns1123_subdomain,
                 "metadata.generateName",
@@ -762,10 +668,7 @@ mod tests {
             ),
             (
                 "bad annotation key",
-                ObjectMeta {
-                    annotations: BTreeMap::from([("a b".into(), "x".into())]),
-                    ..base()
-                },
+                ObjectMeta { annotations: BTreeMap::from([("a b".into(), "x".into())]), ..base() },
                 Scope::Namespaced,
                 dns1123_subdomain,
                 "metadata.annotations[a b]",
@@ -774,10 +677,7 @@ mod tests {
             (
                 "annotations too big",
                 ObjectMeta {
-                    annotations: BTreeMap::from([(
-                        "big".into(),
-                        "x".repeat(ANNOTATIONS_MAX_BYTES),
-                    )]),
+                    annotations: BTreeMap::from([("big".into(), "x".repeat(ANNOTATIONS_MAX_BYTES))]),
                     ..base()
                 },
                 Scope::Namespaced,
@@ -787,10 +687,7 @@ mod tests {
             ),
             (
                 "bad finalizer",
-                ObjectMeta {
-                    finalizers: vec!["ok/fine".into(), "not ok".into()],
-                    ..base()
-                },
+                ObjectMeta { finalizers: vec!["ok/fine".into(), "not ok".into()], ..base() },
                 Scope::Namespaced,
                 dns1123_subdomain,
                 "metadata.finalizers[1]",
@@ -798,10 +695,7 @@ mod tests {
             ),
             (
                 "duplicate finalizer",
-                ObjectMeta {
-                    finalizers: vec!["a/b".into(), "a/b".into()],
-                    ..base()
-                },
+                ObjectMeta { finalizers: vec!["a/b".into(), "a/b".into()], ..base() },
                 Scope::Namespaced,
                 dns1123_subdomain,
                 "metadata.finalizers[1]",
@@ -809,10 +703,7 @@ mod tests {
             ),
             (
                 "owner without uid",
-                ObjectMeta {
-                    owner_references: vec![owner("v1", "Pod", "p", "", false)],
-                    ..base()
-                },
+                ObjectMeta { owner_references: vec![owner("v1", "Pod", "p", "", false)], ..base() },
                 Scope::Namespaced,
                 dns1123_subdomain,
                 "metadata.ownerReferences[0].uid",
@@ -821,10 +712,7 @@ mod tests {
             (
                 "two controllers",
                 ObjectMeta {
-                    owner_references: vec![
-                        owner("v1", "A", "a", "1", true),
-                        owner("v1", "B", "b", "2", true),
-                    ],
+                    owner_references: vec![owner("v1", "A", "a", "1", true), owner("v1", "B", "b", "2", true)],
                     ..base()
                 },
                 Scope::Namespaced,
@@ -834,11 +722,7 @@ mod tests {
             ),
         ];
         for (what, meta, scope, rule, field, kind) in cases {
-            assert_eq!(
-                meta_fields(&meta, scope, rule),
-                vec![(field.to_owned(), kind)],
-                "{what}"
-            );
+            assert_eq!(meta_fields(&meta, scope, rule), vec![(field.to_owned(), kind)], "{what}");
         }
     }
 
@@ -851,10 +735,8 @@ mod tests {
             ..ObjectMeta::default()
         }
         .with_label("app", "a b");
-        let fields: Vec<String> = meta_fields(&meta, Scope::Namespaced, dns1123_subdomain)
-            .into_iter()
-            .map(|(f, _)| f)
-            .collect();
+        let fields: Vec<String> =
+            meta_fields(&meta, Scope::Namespaced, dns1123_subdomain).into_iter().map(|(f, _)| f).collect();
         assert_eq!(
             fields,
             [
