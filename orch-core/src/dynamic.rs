@@ -152,7 +152,14 @@ impl<'de> Deserialize<'de> for DynamicObject {
                         "apiVersion" => out.types.api_version = map.next_value::<Option<String>>()?.unwrap_or_default(),
                         "kind" => out.types.kind = map.next_value::<Option<String>>()?.unwrap_or_default(),
                         "metadata" => {
-                            out.metadata = map.next_value::<Option<ObjectMeta>>()?.unwrap_or_default();
+                            // Only a mapping (or null) is metadata; serde would otherwise read a
+                            // list positionally into the struct's fields.
+                            out.metadata = match map.next_value::<Value>()? {
+                                Value::Null => ObjectMeta::default(),
+                                v @ Value::Object(_) => serde_path_to_error::deserialize::<_, ObjectMeta>(v)
+                                    .map_err(|e| de::Error::custom(format!("metadata.{}: {}", e.path(), e.inner())))?,
+                                _ => return Err(de::Error::custom("metadata: expected an object")),
+                            };
                         }
                         _ => {
                             let v: Value = map.next_value()?;

@@ -277,7 +277,14 @@ fn push_object(out: &mut Vec<Document>, index: usize, line: usize, value: Value)
     }
     let mut track = serde_path_to_error::Track::new();
     let object = DynamicObject::deserialize(serde_path_to_error::Deserializer::new(&value, &mut track))
-        .map_err(|e| field_err(&track.path().to_string(), e.to_string()))?;
+        .map_err(|e| {
+            let (path, message) = (track.path().to_string(), e.to_string());
+            match message.split_once(": ") {
+                // Errors inside `metadata` carry their own path in the message.
+                Some((field, reason)) if path == "." && field.starts_with("metadata") => field_err(field, reason.into()),
+                _ => field_err(&path, message),
+            }
+        })?;
     out.push(Document { index, line, object });
     Ok(())
 }

@@ -1129,3 +1129,877 @@ pub fn validate_event(ev: &Event) -> Result<(), FieldErrors> {
     check_min(&mut errs, &FieldPath::root("count"), ev.count.map(i64::from), 0);
     errs.into_result()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::LabelSelectorRequirement;
+
+    use super::*;
+
+    fn fields(result: Result<(), FieldErrors>) -> Vec<String> {
+        match result {
+            Ok(()) => vec![],
+            Err(errs) => errs.into_iter().map(|e| e.field).collect(),
+        }
+    }
+
+    fn pod_spec_json() -> serde_json::Value {
+        json!({
+            "initContainers": [{
+                "name": "migrate",
+                "image": "registry.example.com/web:1.4.2",
+                "command": ["/bin/migrate", "--up"],
+                "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]
+            }],
+            "containers": [{
+                "name": "web",
+                "image": "registry.example.com/web:1.4.2",
+                "ports": [
+                    {"name": "http", "containerPort": 8080},
+                    {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+                    {"containerPort": 5353, "protocol": "UDP", "hostPort": 5353}
+                ],
+                "env": [
+                    {"name": "LOG_LEVEL", "value": "info"},
+                    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
+                    {"name": "APP", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}}
+                ],
+                "resources": {
+                    "requests": {"cpu": "250m", "memory": "256Mi"},
+                    "limits": {"cpu": "1", "memory": "512Mi", "example.com/gpu": "1"}
+                },
+                "livenessProbe": {
+                    "httpGet": {"path": "/healthz", "port": "http", "scheme": "HTTP"},
+                    "initialDelaySeconds": 5, "periodSeconds": 10, "failureThreshold": 3, "successThreshold": 1
+                },
+                "readinessProbe": {"tcpSocket": {"port": 8080}, "successThreshold": 2},
+                "startupProbe": {"exec": {"command": ["cat", "/tmp/ready"]}, "failureThreshold": 30},
+                "volumeMounts": [
+                    {"name": "cache", "mountPath": "/cache"},
+                    {"name": "config", "mountPath": "/etc/web", "readOnly": true}
+                ]
+            }, {
+                "name": "sidecar",
+                "image": "busybox",
+                "ports": [{"name": "admin", "containerPort": 8081}]
+            }],
+            "restartPolicy": "Always",
+            "terminationGracePeriodSeconds": 30,
+            "nodeSelector": {"kubernetes.io/os": "linux"},
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{
+                        "matchExpressions": [
+                            {"key": "zone", "operator": "In", "values": ["a", "b"]},
+                            {"key": "cores", "operator": "Gt", "values": ["4"]},
+                            {"key": "spot", "operator": "DoesNotExist"}
+                        ],
+                        "matchFields": [{"key": "metadata.name", "operator": "NotIn", "values": ["node-9"]}]
+                    }]},
+                    "preferredDuringSchedulingIgnoredDuringExecution": [{
+                        "weight": 50,
+                        "preference": {"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}
+                    }]
+                },
+                "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [{
+                        "weight": 100,
+                        "podAffinityTerm": {
+                            "labelSelector": {"matchLabels": {"app": "web"}},
+                            "topologyKey": "kubernetes.io/hostname"
+                        }
+                    }]
+                }
+            },
+            "tolerations": [
+                {"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"},
+                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+                 "tolerationSeconds": 300},
+                {"operator": "Exists"}
+            ],
+            "topologySpreadConstraints": [{
+                "maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule", "minDomains": 2,
+                "labelSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}
+            }],
+            "volumes": [
+                {"name": "cache", "emptyDir": {}},
+                {"name": "config", "configMap": {"name": "web-config"}}
+            ]
+        })
+    }
+
+    fn valid_pod() -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web-7f9c-x2k4p", "namespace": "shop", "labels": {"app": "web"}},
+            "spec": pod_spec_json()
+        }))
+        .unwrap()
+    }
+
+    fn valid_deployment() -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "web"},
+                             "matchExpressions": [{"key": "track", "operator": "NotIn", "values": ["canary"]}]},
+                "template": {"metadata": {"labels": {"app": "web", "track": "stable"}}, "spec": pod_spec_json()},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+                "minReadySeconds": 5,
+                "revisionHistoryLimit": 10,
+                "progressDeadlineSeconds": 600
+            }
+        }))
+        .unwrap()
+    }
+
+    fn valid_replica_set() -> ReplicaSet {
+        let d = valid_deployment();
+        ReplicaSet {
+            metadata: ObjectMeta::named("web-7f9c").in_namespace("shop"),
+            spec: ReplicaSetSpec {
+                replicas: Some(3),
+                min_ready_seconds: None,
+                selector: d.spec.selector,
+                template: d.spec.template,
+            },
+            status: None,
+        }
+    }
+
+    fn valid_service() -> Service {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app": "web"},
+                "clusterIP": "10.96.12.7",
+                "clusterIPs": ["10.96.12.7"],
+                "ports": [
+                    {"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080},
+                    {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 5353},
+                    {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 5353}
+                ],
+                "sessionAffinity": "ClientIP",
+                "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10800}},
+                "externalTrafficPolicy": "Local"
+            }
+        }))
+        .unwrap()
+    }
+
+    fn c0(p: &mut Pod) -> &mut Container {
+        &mut p.spec.containers[0]
+    }
+
+    #[test]
+    fn realistic_objects_of_every_kind_pass() {
+        assert_eq!(fields(validate_pod(&valid_pod())), Vec::<String>::new());
+        assert_eq!(fields(validate_deployment(&valid_deployment())), Vec::<String>::new());
+        assert_eq!(fields(validate_replica_set(&valid_replica_set())), Vec::<String>::new());
+        assert_eq!(fields(validate_service(&valid_service())), Vec::<String>::new());
+
+        let headless: Service = serde_json::from_value(json!({
+            "metadata": {"name": "db", "namespace": "shop"},
+            "spec": {"clusterIP": "None", "selector": {"app": "db"}}
+        }))
+        .unwrap();
+        assert_eq!(fields(validate_service(&headless)), Vec::<String>::new());
+        let external: Service = serde_json::from_value(json!({
+            "metadata": {"name": "mail", "namespace": "shop"},
+            "spec": {"type": "ExternalName", "externalName": "mail.example.com"}
+        }))
+        .unwrap();
+        assert_eq!(fields(validate_service(&external)), Vec::<String>::new());
+
+        let endpoints: Endpoints = serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "shop"},
+            "subsets": [{
+                "addresses": [{"ip": "10.244.1.7", "nodeName": "node-1", "targetRef": {"kind": "Pod", "name": "web-0"}}],
+                "notReadyAddresses": [{"ip": "fd00:10:244::8", "hostname": "web-1"}],
+                "ports": [{"name": "http", "port": 8080}, {"name": "dns", "port": 53, "protocol": "UDP"}]
+            }]
+        }))
+        .unwrap();
+        assert_eq!(fields(validate_endpoints(&endpoints)), Vec::<String>::new());
+
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": "node-1.example.com", "labels": {"kubernetes.io/hostname": "node-1"}},
+            "spec": {
+                "podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24", "fd00:10:244:1::/64"],
+                "taints": [
+                    {"key": "dedicated", "value": "web", "effect": "NoSchedule"},
+                    {"key": "dedicated", "value": "web", "effect": "NoExecute"}
+                ]
+            }
+        }))
+        .unwrap();
+        assert_eq!(fields(validate_node(&node)), Vec::<String>::new());
+
+        let lease: Lease = serde_json::from_value(json!({
+            "metadata": {"name": "node-1", "namespace": "kube-node-lease"},
+            "spec": {"holderIdentity": "node-1", "leaseDurationSeconds": 40, "leaseTransitions": 0}
+        }))
+        .unwrap();
+        assert_eq!(fields(validate_lease(&lease)), Vec::<String>::new());
+
+        let event: Event = serde_json::from_value(json!({
+            "metadata": {"name": "web-0.17f3a2b4c5d6e7f8", "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "name": "web-0", "namespace": "shop"},
+            "reason": "Scheduled", "count": 1
+        }))
+        .unwrap();
+        assert_eq!(fields(validate_event(&event)), Vec::<String>::new());
+
+        let ns: Namespace = serde_json::from_value(json!({
+            "metadata": {"name": "shop"}, "spec": {"finalizers": ["kubernetes"]}
+        }))
+        .unwrap();
+        assert_eq!(fields(validate_namespace(&ns)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_broken_pod_reports_the_exact_field() {
+        type Break = fn(&mut Pod);
+        let cases: &[(&str, Break, &str)] = &[
+            ("no namespace", |p| p.metadata.namespace = None, "metadata.namespace"),
+            ("no containers", |p| p.spec.containers.clear(), "spec.containers"),
+            ("container name upper case", |p| c0(p).name = "Web".into(), "spec.containers[0].name"),
+            ("container name missing", |p| c0(p).name.clear(), "spec.containers[0].name"),
+            ("container name reused by init", |p| c0(p).name = "migrate".into(), "spec.containers[0].name"),
+            ("image missing", |p| p.spec.containers[1].image = " ".into(), "spec.containers[1].image"),
+            ("init image missing", |p| p.spec.init_containers[0].image.clear(), "spec.initContainers[0].image"),
+            (
+                "pull policy",
+                |p| c0(p).image_pull_policy = Some("Sometimes".into()),
+                "spec.containers[0].imagePullPolicy",
+            ),
+            ("port zero", |p| c0(p).ports[1].container_port = 0, "spec.containers[0].ports[1].containerPort"),
+            ("port too big", |p| c0(p).ports[0].container_port = 70000, "spec.containers[0].ports[0].containerPort"),
+            (
+                "port name digits only",
+                |p| c0(p).ports[0].name = Some("8080".into()),
+                "spec.containers[0].ports[0].name",
+            ),
+            (
+                "port name reused in another container",
+                |p| p.spec.containers[1].ports[0].name = Some("http".into()),
+                "spec.containers[1].ports[0].name",
+            ),
+            ("protocol", |p| c0(p).ports[0].protocol = Some("HTTP".into()), "spec.containers[0].ports[0].protocol"),
+            ("host port", |p| c0(p).ports[2].host_port = Some(-1), "spec.containers[0].ports[2].hostPort"),
+            ("host ip", |p| c0(p).ports[2].host_ip = Some("localhost".into()), "spec.containers[0].ports[2].hostIP"),
+            ("env name", |p| c0(p).env[0].name = "1LOG".into(), "spec.containers[0].env[0].name"),
+            ("env name missing", |p| c0(p).env[0].name.clear(), "spec.containers[0].env[0].name"),
+            ("value and valueFrom", |p| c0(p).env[1].value = Some("x".into()), "spec.containers[0].env[1].valueFrom"),
+            (
+                "valueFrom without source",
+                |p| c0(p).env[1].value_from = Some(EnvVarSource::default()),
+                "spec.containers[0].env[1].valueFrom",
+            ),
+            (
+                "unsupported fieldRef",
+                |p| {
+                    c0(p).env[1].value_from.as_mut().unwrap().field_ref.as_mut().unwrap().field_path =
+                        "spec.hostname".into()
+                },
+                "spec.containers[0].env[1].valueFrom.fieldRef.fieldPath",
+            ),
+            (
+                "fieldRef label key",
+                |p| {
+                    c0(p).env[3].value_from.as_mut().unwrap().field_ref.as_mut().unwrap().field_path =
+                        "metadata.labels['a b']".into()
+                },
+                "spec.containers[0].env[3].valueFrom.fieldRef.fieldPath",
+            ),
+            (
+                "fieldRef apiVersion",
+                |p| {
+                    c0(p).env[2].value_from.as_mut().unwrap().field_ref.as_mut().unwrap().api_version =
+                        Some("v2".into())
+                },
+                "spec.containers[0].env[2].valueFrom.fieldRef.apiVersion",
+            ),
+            (
+                "bad quantity",
+                |p| _ = c0(p).resources.requests.insert("cpu".into(), "lots".into()),
+                "spec.containers[0].resources.requests[cpu]",
+            ),
+            (
+                "negative quantity",
+                |p| _ = c0(p).resources.limits.insert("memory".into(), "-1Gi".into()),
+                "spec.containers[0].resources.limits[memory]",
+            ),
+            (
+                "request above limit",
+                |p| _ = c0(p).resources.requests.insert("cpu".into(), "1500m".into()),
+                "spec.containers[0].resources.requests[cpu]",
+            ),
+            (
+                "resource name",
+                |p| _ = c0(p).resources.limits.insert("a b".into(), "1".into()),
+                "spec.containers[0].resources.limits[a b]",
+            ),
+            (
+                "probe without handler",
+                |p| c0(p).liveness_probe = Some(Probe::default()),
+                "spec.containers[0].livenessProbe",
+            ),
+            (
+                "probe with two handlers",
+                |p| c0(p).readiness_probe.as_mut().unwrap().exec = Some(ExecAction { command: vec!["true".into()] }),
+                "spec.containers[0].readinessProbe",
+            ),
+            (
+                "probe exec without command",
+                |p| c0(p).startup_probe.as_mut().unwrap().exec.as_mut().unwrap().command.clear(),
+                "spec.containers[0].startupProbe.exec.command",
+            ),
+            (
+                "probe threshold zero",
+                |p| c0(p).liveness_probe.as_mut().unwrap().failure_threshold = Some(0),
+                "spec.containers[0].livenessProbe.failureThreshold",
+            ),
+            (
+                "liveness success threshold above one",
+                |p| c0(p).liveness_probe.as_mut().unwrap().success_threshold = Some(2),
+                "spec.containers[0].livenessProbe.successThreshold",
+            ),
+            (
+                "probe negative seconds",
+                |p| c0(p).liveness_probe.as_mut().unwrap().initial_delay_seconds = Some(-5),
+                "spec.containers[0].livenessProbe.initialDelaySeconds",
+            ),
+            (
+                "probe http port name",
+                |p| c0(p).liveness_probe.as_mut().unwrap().http_get.as_mut().unwrap().port = "HTTP_PORT".into(),
+                "spec.containers[0].livenessProbe.httpGet.port",
+            ),
+            (
+                "probe scheme",
+                |p| c0(p).liveness_probe.as_mut().unwrap().http_get.as_mut().unwrap().scheme = Some("FTP".into()),
+                "spec.containers[0].livenessProbe.httpGet.scheme",
+            ),
+            (
+                "probe tcp port number",
+                |p| c0(p).readiness_probe.as_mut().unwrap().tcp_socket.as_mut().unwrap().port = IntOrString::Int(0),
+                "spec.containers[0].readinessProbe.tcpSocket.port",
+            ),
+            (
+                "probe on init container",
+                |p| p.spec.init_containers[0].readiness_probe = p.spec.containers[0].readiness_probe.clone(),
+                "spec.initContainers[0].readinessProbe",
+            ),
+            ("restart policy", |p| p.spec.restart_policy = Some("Sometimes".into()), "spec.restartPolicy"),
+            (
+                "negative grace period",
+                |p| p.spec.termination_grace_period_seconds = Some(-1),
+                "spec.terminationGracePeriodSeconds",
+            ),
+            ("node name", |p| p.spec.node_name = Some("Node_1".into()), "spec.nodeName"),
+            (
+                "toleration operator",
+                |p| p.spec.tolerations[0].operator = Some("Like".into()),
+                "spec.tolerations[0].operator",
+            ),
+            (
+                "toleration Exists with value",
+                |p| p.spec.tolerations[1].value = Some("x".into()),
+                "spec.tolerations[1].value",
+            ),
+            (
+                "toleration effect",
+                |p| p.spec.tolerations[0].effect = Some("NoRun".into()),
+                "spec.tolerations[0].effect",
+            ),
+            (
+                "tolerationSeconds without NoExecute",
+                |p| p.spec.tolerations[0].toleration_seconds = Some(60),
+                "spec.tolerations[0].tolerationSeconds",
+            ),
+            (
+                "toleration Equal without key",
+                |p| p.spec.tolerations[2].operator = Some("Equal".into()),
+                "spec.tolerations[2].operator",
+            ),
+            (
+                "node selector value",
+                |p| _ = p.spec.node_selector.insert("disk".into(), "fast ssd".into()),
+                "spec.nodeSelector[disk]",
+            ),
+            (
+                "node affinity In without values",
+                |p| node_terms(p)[0].match_expressions[0].values.clear(),
+                "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]\
+                 .matchExpressions[0].values",
+            ),
+            (
+                "node affinity Gt not an integer",
+                |p| node_terms(p)[0].match_expressions[1].values = vec!["four".into()],
+                "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]\
+                 .matchExpressions[1].values",
+            ),
+            (
+                "node affinity DoesNotExist with values",
+                |p| node_terms(p)[0].match_expressions[2].values = vec!["x".into()],
+                "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]\
+                 .matchExpressions[2].values",
+            ),
+            (
+                "node affinity operator",
+                |p| node_terms(p)[0].match_expressions[0].operator = "Near".into(),
+                "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]\
+                 .matchExpressions[0].operator",
+            ),
+            (
+                "node affinity field key",
+                |p| node_terms(p)[0].match_fields[0].key = "metadata.uid".into(),
+                "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]\
+                 .matchFields[0].key",
+            ),
+            (
+                "node affinity no terms",
+                |p| node_terms(p).clear(),
+                "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
+            ),
+            (
+                "preferred weight",
+                |p| node_affinity(p).preferred_during_scheduling_ignored_during_execution[0].weight = 0,
+                "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+            ),
+            (
+                "pod anti-affinity weight",
+                |p| anti_affinity(p).weight = 101,
+                "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+            ),
+            (
+                "pod anti-affinity topology key",
+                |p| anti_affinity(p).pod_affinity_term.topology_key.clear(),
+                "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm\
+                 .topologyKey",
+            ),
+            (
+                "pod anti-affinity selector",
+                |p| {
+                    let sel = anti_affinity(p).pod_affinity_term.label_selector.as_mut().unwrap();
+                    sel.match_expressions.push(LabelSelectorRequirement {
+                        key: "tier".into(),
+                        operator: "Exists".into(),
+                        values: vec!["x".into()],
+                    });
+                },
+                "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm\
+                 .labelSelector.matchExpressions[0].values",
+            ),
+            (
+                "max skew",
+                |p| p.spec.topology_spread_constraints[0].max_skew = 0,
+                "spec.topologySpreadConstraints[0].maxSkew",
+            ),
+            (
+                "whenUnsatisfiable",
+                |p| p.spec.topology_spread_constraints[0].when_unsatisfiable = "Whatever".into(),
+                "spec.topologySpreadConstraints[0].whenUnsatisfiable",
+            ),
+            (
+                "duplicate spread constraint",
+                |p| p.spec.topology_spread_constraints.push(p.spec.topology_spread_constraints[0].clone()),
+                "spec.topologySpreadConstraints[1]",
+            ),
+            ("volume name", |p| p.spec.volumes[0].name = "Cache".into(), "spec.volumes[0].name"),
+            ("duplicate volume", |p| p.spec.volumes[1].name = "cache".into(), "spec.volumes[1].name"),
+            (
+                "mount of a missing volume",
+                |p| c0(p).volume_mounts[1].name = "secrets".into(),
+                "spec.containers[0].volumeMounts[1].name",
+            ),
+            (
+                "duplicate mount path",
+                |p| c0(p).volume_mounts[1].mount_path = "/cache".into(),
+                "spec.containers[0].volumeMounts[1].mountPath",
+            ),
+        ];
+        for (what, break_it, field) in cases {
+            let mut pod = valid_pod();
+            break_it(&mut pod);
+            assert_eq!(fields(validate_pod(&pod)), vec![field.to_string()], "{what}");
+        }
+    }
+
+    fn node_affinity(p: &mut Pod) -> &mut NodeAffinity {
+        p.spec.affinity.as_mut().unwrap().node_affinity.as_mut().unwrap()
+    }
+
+    fn node_terms(p: &mut Pod) -> &mut Vec<NodeSelectorTerm> {
+        let required = node_affinity(p).required_during_scheduling_ignored_during_execution.as_mut();
+        &mut required.unwrap().node_selector_terms
+    }
+
+    fn anti_affinity(p: &mut Pod) -> &mut WeightedPodAffinityTerm {
+        let anti = p.spec.affinity.as_mut().unwrap().pod_anti_affinity.as_mut().unwrap();
+        &mut anti.preferred_during_scheduling_ignored_during_execution[0]
+    }
+
+    #[test]
+    fn a_pod_with_several_problems_reports_all_of_them() {
+        let mut pod = valid_pod();
+        pod.metadata.name = Some("Web".into());
+        pod.spec.containers[0].ports[1].container_port = 0;
+        pod.spec.containers[0].env[0].name = "1X".into();
+        pod.spec.containers[1].image.clear();
+        pod.spec.restart_policy = Some("Sometimes".into());
+        pod.spec.tolerations[0].effect = Some("Nope".into());
+        let errs = validate_pod(&pod).unwrap_err();
+        let got: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "metadata.name",
+                "spec.containers[0].ports[1].containerPort",
+                "spec.containers[0].env[0].name",
+                "spec.containers[1].image",
+                "spec.restartPolicy",
+                "spec.tolerations[0].effect",
+            ]
+        );
+        assert!(errs.to_string().contains("spec.containers[0].ports[1].containerPort: must be 1..65535"));
+    }
+
+    #[test]
+    fn each_broken_deployment_reports_the_exact_field() {
+        type Break = fn(&mut Deployment);
+        let cases: &[(&str, Break, &str)] = &[
+            ("negative replicas", |d| d.spec.replicas = Some(-1), "spec.replicas"),
+            ("empty selector", |d| d.spec.selector = LabelSelector::default(), "spec.selector"),
+            (
+                "selector operator",
+                |d| d.spec.selector.match_expressions[0].operator = "Has".into(),
+                "spec.selector.matchExpressions[0].operator",
+            ),
+            (
+                "selector label value",
+                |d| _ = d.spec.selector.match_labels.insert("app".into(), "a b".into()),
+                "spec.selector.matchLabels[app]",
+            ),
+            (
+                "selector misses template",
+                |d| _ = d.spec.template.metadata.labels.insert("app".into(), "api".into()),
+                "spec.template.metadata.labels",
+            ),
+            (
+                "template label key",
+                |d| _ = d.spec.template.metadata.labels.insert("-x".into(), "y".into()),
+                "spec.template.metadata.labels[-x]",
+            ),
+            (
+                "template pod spec checked",
+                |d| d.spec.template.spec.containers[0].ports[0].container_port = 0,
+                "spec.template.spec.containers[0].ports[0].containerPort",
+            ),
+            (
+                "template restart policy",
+                |d| d.spec.template.spec.restart_policy = Some("OnFailure".into()),
+                "spec.template.spec.restartPolicy",
+            ),
+            (
+                "unknown template restart policy reported once",
+                |d| d.spec.template.spec.restart_policy = Some("Sometimes".into()),
+                "spec.template.spec.restartPolicy",
+            ),
+            ("strategy type", |d| d.spec.strategy.type_ = Some("BlueGreen".into()), "spec.strategy.type"),
+            (
+                "rollingUpdate with Recreate",
+                |d| d.spec.strategy.type_ = Some("Recreate".into()),
+                "spec.strategy.rollingUpdate",
+            ),
+            (
+                "negative maxSurge",
+                |d| d.spec.strategy.rolling_update.as_mut().unwrap().max_surge = Some(IntOrString::Int(-1)),
+                "spec.strategy.rollingUpdate.maxSurge",
+            ),
+            (
+                "maxSurge not a percentage",
+                |d| d.spec.strategy.rolling_update.as_mut().unwrap().max_surge = Some("25".into()),
+                "spec.strategy.rollingUpdate.maxSurge",
+            ),
+            (
+                "maxUnavailable above 100%",
+                |d| d.spec.strategy.rolling_update.as_mut().unwrap().max_unavailable = Some("150%".into()),
+                "spec.strategy.rollingUpdate.maxUnavailable",
+            ),
+            (
+                "both zero",
+                |d| d.spec.strategy.rolling_update.as_mut().unwrap().max_surge = Some("0%".into()),
+                "spec.strategy.rollingUpdate.maxUnavailable",
+            ),
+            ("revision history", |d| d.spec.revision_history_limit = Some(-1), "spec.revisionHistoryLimit"),
+            ("progress deadline", |d| d.spec.progress_deadline_seconds = Some(5), "spec.progressDeadlineSeconds"),
+            ("min ready", |d| d.spec.min_ready_seconds = Some(-1), "spec.minReadySeconds"),
+            ("name", |d| d.metadata.name = Some("Web".into()), "metadata.name"),
+        ];
+        for (what, break_it, field) in cases {
+            let mut d = valid_deployment();
+            break_it(&mut d);
+            assert_eq!(fields(validate_deployment(&d)), vec![field.to_string()], "{what}");
+        }
+    }
+
+    #[test]
+    fn replica_sets_share_the_workload_and_pod_rules() {
+        type Break = fn(&mut ReplicaSet);
+        let cases: &[(&str, Break, &str)] = &[
+            ("negative replicas", |r| r.spec.replicas = Some(-3), "spec.replicas"),
+            ("empty selector", |r| r.spec.selector = LabelSelector::default(), "spec.selector"),
+            ("selector misses template", |r| r.spec.template.metadata.labels.clear(), "spec.template.metadata.labels"),
+            (
+                "template container image",
+                |r| r.spec.template.spec.containers[1].image.clear(),
+                "spec.template.spec.containers[1].image",
+            ),
+            (
+                "template restart policy",
+                |r| r.spec.template.spec.restart_policy = Some("Never".into()),
+                "spec.template.spec.restartPolicy",
+            ),
+        ];
+        for (what, break_it, field) in cases {
+            let mut rs = valid_replica_set();
+            break_it(&mut rs);
+            assert_eq!(fields(validate_replica_set(&rs)), vec![field.to_string()], "{what}");
+        }
+    }
+
+    #[test]
+    fn each_broken_service_reports_the_exact_field() {
+        type Break = fn(&mut Service);
+        let cases: &[(&str, Break, &str)] = &[
+            ("dotted name", |s| s.metadata.name = Some("web.v1".into()), "metadata.name"),
+            ("type", |s| s.spec.type_ = Some("Ingress".into()), "spec.type"),
+            ("no ports", |s| s.spec.ports.clear(), "spec.ports"),
+            ("port zero", |s| s.spec.ports[1].port = 0, "spec.ports[1].port"),
+            ("missing name among several", |s| s.spec.ports[0].name = None, "spec.ports[0].name"),
+            ("name malformed", |s| s.spec.ports[0].name = Some("HTTP".into()), "spec.ports[0].name"),
+            ("duplicate name", |s| s.spec.ports[2].name = Some("dns".into()), "spec.ports[2].name"),
+            ("duplicate port and protocol", |s| s.spec.ports[2].protocol = Some("UDP".into()), "spec.ports[2]"),
+            ("protocol", |s| s.spec.ports[0].protocol = Some("ICMP".into()), "spec.ports[0].protocol"),
+            ("node port out of range", |s| s.spec.ports[0].node_port = Some(70000), "spec.ports[0].nodePort"),
+            ("node port on ClusterIP", |s| s.spec.type_ = Some("ClusterIP".into()), "spec.ports[0].nodePort"),
+            (
+                "target port number",
+                |s| s.spec.ports[1].target_port = Some(IntOrString::Int(-1)),
+                "spec.ports[1].targetPort",
+            ),
+            (
+                "target port name",
+                |s| s.spec.ports[0].target_port = Some("web--http".into()),
+                "spec.ports[0].targetPort",
+            ),
+            ("session affinity", |s| s.spec.session_affinity = Some("Cookie".into()), "spec.sessionAffinity"),
+            (
+                "session timeout",
+                |s| {
+                    s.spec.session_affinity_config.as_mut().unwrap().client_ip.as_mut().unwrap().timeout_seconds =
+                        Some(86_401)
+                },
+                "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+            ),
+            (
+                "session config without ClientIP",
+                |s| s.spec.session_affinity = Some("None".into()),
+                "spec.sessionAffinityConfig",
+            ),
+            (
+                "cluster ip malformed",
+                |s| {
+                    s.spec.cluster_ip = Some("10.96.12".into());
+                    s.spec.cluster_ips.clear();
+                },
+                "spec.clusterIP",
+            ),
+            ("cluster ips disagree", |s| s.spec.cluster_ips = vec!["10.96.0.9".into()], "spec.clusterIPs[0]"),
+            (
+                "headless NodePort",
+                |s| {
+                    s.spec.cluster_ip = Some("None".into());
+                    s.spec.cluster_ips.clear();
+                },
+                "spec.clusterIP",
+            ),
+            ("external ip", |s| s.spec.external_ips = vec!["example.com".into()], "spec.externalIPs[0]"),
+            (
+                "traffic policy",
+                |s| s.spec.external_traffic_policy = Some("Nearest".into()),
+                "spec.externalTrafficPolicy",
+            ),
+            ("selector value", |s| _ = s.spec.selector.insert("app".into(), "-web".into()), "spec.selector[app]"),
+            (
+                "ExternalName without a name",
+                |s| {
+                    *s = serde_json::from_value(json!({
+                        "metadata": {"name": "mail", "namespace": "shop"},
+                        "spec": {"type": "ExternalName"}
+                    }))
+                    .unwrap();
+                },
+                "spec.externalName",
+            ),
+        ];
+        for (what, break_it, field) in cases {
+            let mut svc = valid_service();
+            break_it(&mut svc);
+            assert_eq!(fields(validate_service(&svc)), vec![field.to_string()], "{what}");
+        }
+    }
+
+    #[test]
+    fn a_service_with_several_problems_reports_all_of_them() {
+        let mut svc = valid_service();
+        svc.metadata.namespace = None;
+        svc.spec.type_ = Some("ClusterIP".into());
+        svc.spec.ports[1].port = 0;
+        svc.spec.ports[2].name = None;
+        svc.spec.session_affinity_config = None;
+        svc.spec.session_affinity = Some("Sticky".into());
+        assert_eq!(
+            fields(validate_service(&svc)),
+            [
+                "metadata.namespace",
+                "spec.ports[0].nodePort",
+                "spec.ports[1].port",
+                "spec.ports[2].name",
+                "spec.sessionAffinity",
+            ]
+        );
+    }
+
+    #[test]
+    fn other_kinds_report_their_broken_fields() {
+        let node = |taints: serde_json::Value, cidr: &str| -> Node {
+            serde_json::from_value(json!({
+                "metadata": {"name": "node-1"},
+                "spec": {"podCIDR": cidr, "taints": taints}
+            }))
+            .unwrap()
+        };
+        let taint = |key: &str, effect: &str| json!({"key": key, "effect": effect});
+        let cases: Vec<(&str, Result<(), FieldErrors>, Vec<&str>)> = vec![
+            (
+                "node taint key",
+                validate_node(&node(json!([taint("a b", "NoSchedule")]), "10.0.0.0/24")),
+                vec!["spec.taints[0].key"],
+            ),
+            (
+                "node taint effect",
+                validate_node(&node(json!([taint("k", "Evict")]), "10.0.0.0/24")),
+                vec!["spec.taints[0].effect"],
+            ),
+            (
+                "node taint effect missing",
+                validate_node(&node(json!([taint("k", "")]), "10.0.0.0/24")),
+                vec!["spec.taints[0].effect"],
+            ),
+            (
+                "node duplicate taint",
+                validate_node(&node(json!([taint("k", "NoSchedule"), taint("k", "NoSchedule")]), "10.0.0.0/24")),
+                vec!["spec.taints[1]"],
+            ),
+            ("node pod cidr", validate_node(&node(json!([]), "10.0.0.0/40")), vec!["spec.podCIDR"]),
+            (
+                "node namespaced",
+                validate_node(&Node { metadata: ObjectMeta::named("n").in_namespace("default"), ..Node::default() }),
+                vec!["metadata.namespace"],
+            ),
+            (
+                "lease duration",
+                validate_lease(&Lease {
+                    metadata: ObjectMeta::named("n").in_namespace("kube-node-lease"),
+                    spec: LeaseSpec { lease_duration_seconds: Some(-5), ..LeaseSpec::default() },
+                }),
+                vec!["spec.leaseDurationSeconds"],
+            ),
+            (
+                "event without involved object",
+                validate_event(&Event {
+                    metadata: ObjectMeta::named("e.1").in_namespace("default"),
+                    ..Event::default()
+                }),
+                vec!["involvedObject.kind", "involvedObject.name"],
+            ),
+            (
+                "endpoints ip and port",
+                validate_endpoints(
+                    &serde_json::from_value(json!({
+                        "metadata": {"name": "web", "namespace": "shop"},
+                        "subsets": [{
+                            "addresses": [{"ip": "10.0.0.1"}],
+                            "notReadyAddresses": [{"ip": "10.0.0.300"}],
+                            "ports": [{"port": 0}]
+                        }]
+                    }))
+                    .unwrap(),
+                ),
+                vec!["subsets[0].notReadyAddresses[0].ip", "subsets[0].ports[0].port"],
+            ),
+            (
+                "endpoints port protocol",
+                validate_endpoints(
+                    &serde_json::from_value(json!({
+                        "metadata": {"name": "web", "namespace": "shop"},
+                        "subsets": [{"ports": [{"port": 80, "protocol": "tcp"}]}]
+                    }))
+                    .unwrap(),
+                ),
+                vec!["subsets[0].ports[0].protocol"],
+            ),
+            (
+                "namespace dotted name",
+                validate_namespace(&Namespace { metadata: ObjectMeta::named("a.b"), ..Namespace::default() }),
+                vec!["metadata.name"],
+            ),
+            (
+                "namespace finalizer",
+                validate_namespace(&Namespace {
+                    metadata: ObjectMeta::named("a"),
+                    spec: Some(NamespaceSpec { finalizers: vec!["no good".into()] }),
+                    status: None,
+                }),
+                vec!["spec.finalizers[0]"],
+            ),
+        ];
+        for (what, result, expected) in cases {
+            assert_eq!(fields(result), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn resource_validate_calls_the_kind_validators() {
+        let mut pod = valid_pod();
+        assert!(pod.validate().is_ok());
+        pod.spec.containers.clear();
+        assert_eq!(pod.validate().unwrap_err().to_string(), "spec.containers: required value");
+    }
+
+    #[test]
+    fn percentages_and_counts_follow_the_rollout_rules() {
+        let cases = [
+            (IntOrString::Int(0), true, true),
+            (IntOrString::Int(3), true, true),
+            (IntOrString::Int(-1), false, false),
+            (IntOrString::from("0%"), true, true),
+            (IntOrString::from("100%"), true, true),
+            (IntOrString::from("150%"), true, false),
+            (IntOrString::from("%"), false, false),
+            (IntOrString::from("-5%"), false, false),
+            (IntOrString::from("+5%"), false, false),
+            (IntOrString::from("5"), false, false),
+        ];
+        for (v, surge_ok, unavailable_ok) in cases {
+            assert_eq!(count_or_percent(&v, false).is_ok(), surge_ok, "maxSurge {v}");
+            assert_eq!(count_or_percent(&v, true).is_ok(), unavailable_ok, "maxUnavailable {v}");
+        }
+    }
+}
