@@ -31,6 +31,7 @@ pub mod validation;
 pub use dynamic::DynamicObject;
 pub use kind_registry::{KindInfo, KindRegistry, KindRegistryError};
 pub use manifest::ManifestError;
+pub use patch::{Patch, PatchError};
 pub use meta::{ObjectMeta, ObjectRef, OwnerReference, TypeMeta};
 pub use quantity::Quantity;
 pub use resource::{Resource, ResourceType, Scope};

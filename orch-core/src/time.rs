@@ -210,7 +210,7 @@ impl FromStr for Timestamp {
             }
             _ => return Err(err("expected Z or ±HH:MM offset")),
         };
-        let secs = days_from_civil(y, mo, d as u32) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
         Ok(Timestamp { secs, nanos })
     }
 }

@@ -610,7 +610,7 @@ fn validate_spread_constraint(errs: &mut FieldErrors, path: &FieldPath, c: &Topo
     if let Some(min) = c.min_domains {
         if min < 1 {
             errs.push(FieldError::invalid(path.child("minDomains"), "must be greater than or equal to 1"));
-        } else if c.when_unsatisfiable != "DoNotSchedule" {
+        } else if c.when_unsatisfiable == "ScheduleAnyway" {
             errs.push(FieldError::invalid(
                 path.child("minDomains"),
                 "may only be set when `whenUnsatisfiable` is \"DoNotSchedule\"",
@@ -913,7 +913,8 @@ pub fn validate_service(svc: &Service) -> Result<(), FieldErrors> {
         if let Some(node_port) = port.node_port.filter(|n| *n != 0) {
             if node_ports_allowed {
                 check(&mut errs, &p.child("nodePort"), names::port_number(node_port));
-            } else {
+            } else if SERVICE_TYPES.contains(&kind) {
+                // (An unknown type is reported once, at `spec.type`.)
                 errs.push(FieldError::forbidden(
                     p.child("nodePort"),
                     format!("may not be used when `type` is {kind:?}"),
@@ -929,7 +930,7 @@ pub fn validate_service(svc: &Service) -> Result<(), FieldErrors> {
     check_supported(&mut errs, &spec.child("sessionAffinity"), affinity, &["None", "ClientIP"]);
     if let Some(config) = &s.session_affinity_config {
         let p = spec.child("sessionAffinityConfig");
-        if affinity != "ClientIP" {
+        if affinity == "None" {
             errs.push(FieldError::forbidden(&p, "may only be set when `sessionAffinity` is \"ClientIP\""));
         } else if let Some(timeout) = config.client_ip.as_ref().and_then(|c| c.timeout_seconds)
             && !(1..=MAX_SESSION_TIMEOUT_SECONDS).contains(&timeout)
@@ -1610,8 +1611,15 @@ mod tests {
                 |p| p.spec.topology_spread_constraints.push(p.spec.topology_spread_constraints[0].clone()),
                 "spec.topologySpreadConstraints[1]",
             ),
-            ("volume name", |p| p.spec.volumes[0].name = "Cache".into(), "spec.volumes[0].name"),
-            ("duplicate volume", |p| p.spec.volumes[1].name = "cache".into(), "spec.volumes[1].name"),
+            (
+                "volume name",
+                |p| {
+                    let scratch = Volume { name: "Scratch".into(), empty_dir: Some(json!({})), ..Volume::default() };
+                    p.spec.volumes.push(scratch);
+                },
+                "spec.volumes[2].name",
+            ),
+            ("duplicate volume", |p| p.spec.volumes.push(p.spec.volumes[0].clone()), "spec.volumes[2].name"),
             (
                 "mount of a missing volume",
                 |p| c0(p).volume_mounts[1].name = "secrets".into(),

@@ -91,6 +91,10 @@ fn huge_numbers_and_aliases_do_not_panic() {
         "apiVersion: v1\nkind: Pod\nspec: {priority: 340282366920938463463374607431768211456}\n",
         "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
     ] {
-        let _ = manifest::parse(text).map(|objs| objs.iter().map(|o| o.to_typed::<Pod>().is_ok()).count());
+        if let Ok(objs) = manifest::parse(text) {
+            for o in objs {
+                let _ = o.to_typed::<Pod>();
+            }
+        }
     }
 }
