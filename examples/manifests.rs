@@ -57,7 +57,8 @@ fn main() {
     }
 
     println!("\nParsing a Deployment and a Service...");
-    let objects = manifest::parse_checked(&kinds, MANIFEST).unwrap_or_else(|e| panic!("the demo manifest is valid: {e}"));
+    let objects =
+        manifest::parse_checked(&kinds, MANIFEST).unwrap_or_else(|e| panic!("the demo manifest is valid: {e}"));
     for (info, obj) in &objects {
         println!("  {} {}/{}", info.resource_type.kind, obj.namespace(), obj.name());
     }

@@ -148,7 +148,8 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Vec<DynamicObject>, ManifestError> {
 /// As [`parse`].
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, ManifestError> {
     let trimmed = text.trim_start();
-    let values = if trimmed.starts_with('{') || trimmed.starts_with('[') { json_values(text)? } else { yaml_values(text)? };
+    let values =
+        if trimmed.starts_with('{') || trimmed.starts_with('[') { json_values(text)? } else { yaml_values(text)? };
     let mut out = Vec::new();
     for (index, line, value) in values {
         push_object(&mut out, index, line, value)?;
@@ -227,11 +228,7 @@ pub fn parse_checked(kinds: &KindRegistry, text: &str) -> Result<Vec<(Arc<KindIn
 /// assert_eq!(orch_core::manifest::parse(&yaml).unwrap(), objs);
 /// ```
 pub fn to_yaml(objects: &[DynamicObject]) -> String {
-    objects
-        .iter()
-        .map(|o| yaml_serde::to_string(o).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("---\n")
+    objects.iter().map(|o| yaml_serde::to_string(o).unwrap_or_default()).collect::<Vec<_>>().join("---\n")
 }
 
 fn invalid(d: &Document, errors: FieldErrors) -> ManifestError {
@@ -256,7 +253,8 @@ fn push_object(out: &mut Vec<Document>, index: usize, line: usize, value: Value)
     if !found.is_empty() {
         return Err(ManifestError::NotAnObject { document: index, line, found });
     }
-    let field_err = |field: &str, reason: String| ManifestError::Field { document: index, line, field: field.into(), reason };
+    let field_err =
+        |field: &str, reason: String| ManifestError::Field { document: index, line, field: field.into(), reason };
     for field in ["apiVersion", "kind"] {
         match value.get(field) {
             Some(Value::String(s)) if !s.is_empty() => {}
@@ -276,12 +274,14 @@ fn push_object(out: &mut Vec<Document>, index: usize, line: usize, value: Value)
         return Ok(());
     }
     let mut track = serde_path_to_error::Track::new();
-    let object = DynamicObject::deserialize(serde_path_to_error::Deserializer::new(&value, &mut track))
-        .map_err(|e| {
+    let object =
+        DynamicObject::deserialize(serde_path_to_error::Deserializer::new(&value, &mut track)).map_err(|e| {
             let (path, message) = (track.path().to_string(), e.to_string());
             match message.split_once(": ") {
                 // Errors inside `metadata` carry their own path in the message.
-                Some((field, reason)) if path == "." && field.starts_with("metadata") => field_err(field, reason.into()),
+                Some((field, reason)) if path == "." && field.starts_with("metadata") => {
+                    field_err(field, reason.into())
+                }
                 _ => field_err(&path, message),
             }
         })?;
@@ -309,7 +309,12 @@ fn json_values(text: &str) -> Result<Vec<(usize, usize, Value)>, ManifestError> 
                 index += 1;
             }
             Some(Err(e)) => {
-                return Err(ManifestError::Syntax { document: index, line: e.line(), column: e.column(), message: strip_position(&e.to_string()) });
+                return Err(ManifestError::Syntax {
+                    document: index,
+                    line: e.line(),
+                    column: e.column(),
+                    message: strip_position(&e.to_string()),
+                });
             }
         }
     }
@@ -325,7 +330,12 @@ fn yaml_values(text: &str) -> Result<Vec<(usize, usize, Value)>, ManifestError> 
             Ok(v) => out.push((index, line, v)),
             Err(e) => {
                 let (line, column) = e.location().map_or((line, 1), |l| (l.line(), l.column()));
-                return Err(ManifestError::Syntax { document: index, line, column, message: strip_position(&e.to_string()) });
+                return Err(ManifestError::Syntax {
+                    document: index,
+                    line,
+                    column,
+                    message: strip_position(&e.to_string()),
+                });
             }
         }
     }

@@ -228,39 +228,28 @@ pub struct ParsedQuantity {
 
 impl ParsedQuantity {
     /// Zero, in decimal SI.
-    pub const ZERO: ParsedQuantity = ParsedQuantity {
-        mantissa: 0,
-        exponent: 0,
-        format: QuantityFormat::DecimalSI,
-    };
+    pub const ZERO: ParsedQuantity = ParsedQuantity { mantissa: 0, exponent: 0, format: QuantityFormat::DecimalSI };
 
     /// A quantity of `millis` thousandths (CPU millicores), in decimal SI.
     pub fn from_millis(millis: i64) -> Self {
-        Self::from_parts(i128::from(millis), -3, QuantityFormat::DecimalSI)
-            .unwrap_or(ParsedQuantity::ZERO)
+        Self::from_parts(i128::from(millis), -3, QuantityFormat::DecimalSI).unwrap_or(ParsedQuantity::ZERO)
     }
 
     /// A quantity of `units` whole units, in decimal SI (`1000` prints as `1k`).
     pub fn from_value(units: i64) -> Self {
-        Self::from_parts(i128::from(units), 0, QuantityFormat::DecimalSI)
-            .unwrap_or(ParsedQuantity::ZERO)
+        Self::from_parts(i128::from(units), 0, QuantityFormat::DecimalSI).unwrap_or(ParsedQuantity::ZERO)
     }
 
     /// A quantity of `bytes` whole units, in binary SI (`1048576` prints as `1Mi`).
     pub fn from_bytes_binary(bytes: i64) -> Self {
-        Self::from_parts(i128::from(bytes), 0, QuantityFormat::BinarySI)
-            .unwrap_or(ParsedQuantity::ZERO)
+        Self::from_parts(i128::from(bytes), 0, QuantityFormat::BinarySI).unwrap_or(ParsedQuantity::ZERO)
     }
 
     /// Builds a normalised value, or `None` when the exponent leaves the supported range.
     fn from_parts(mantissa: i128, exponent: i64, format: QuantityFormat) -> Option<Self> {
         let (mut m, mut e) = (mantissa, exponent);
         if m == 0 {
-            return Some(ParsedQuantity {
-                mantissa: 0,
-                exponent: 0,
-                format,
-            });
+            return Some(ParsedQuantity { mantissa: 0, exponent: 0, format });
         }
         while m % 10 == 0 {
             m /= 10;
@@ -269,11 +258,7 @@ impl ParsedQuantity {
         if !(-MAX_EXPONENT..=MAX_EXPONENT).contains(&e) {
             return None;
         }
-        Some(ParsedQuantity {
-            mantissa: m,
-            exponent: i32::try_from(e).ok()?,
-            format,
-        })
+        Some(ParsedQuantity { mantissa: m, exponent: i32::try_from(e).ok()?, format })
     }
 
     /// The notation family this value was written in (and prints in).
@@ -310,9 +295,7 @@ impl ParsedQuantity {
 
     /// The nearest `f64` to the value.
     pub fn as_f64(&self) -> f64 {
-        format!("{}e{}", self.mantissa, self.exponent)
-            .parse()
-            .unwrap_or(f64::NAN)
+        format!("{}e{}", self.mantissa, self.exponent).parse().unwrap_or(f64::NAN)
     }
 
     /// `value × 10^scale`, rounded away from zero and saturated into an `i64`.
@@ -351,10 +334,7 @@ impl ParsedQuantity {
 
     /// The difference, in `self`'s format; `None` when it cannot be represented exactly.
     pub fn checked_sub(&self, other: &ParsedQuantity) -> Option<ParsedQuantity> {
-        let neg = ParsedQuantity {
-            mantissa: other.mantissa.checked_neg()?,
-            ..*other
-        };
+        let neg = ParsedQuantity { mantissa: other.mantissa.checked_neg()?, ..*other };
         self.checked_add(&neg)
     }
 
@@ -464,10 +444,7 @@ impl Ord for ParsedQuantity {
         }
         let e = self.exponent.min(other.exponent);
         // Only the side with the larger exponent is scaled; if that overflows, its magnitude wins.
-        match (
-            align(self.mantissa, self.exponent, e),
-            align(other.mantissa, other.exponent, e),
-        ) {
+        match (align(self.mantissa, self.exponent, e), align(other.mantissa, other.exponent, e)) {
             (Some(a), Some(b)) => a.cmp(&b),
             (None, _) if s1 > 0 => Ordering::Greater,
             (None, _) => Ordering::Less,
@@ -490,15 +467,8 @@ fn parse(input: &str) -> Result<ParsedQuantity, QuantityError> {
     if input.is_empty() {
         return Err(QuantityError::Empty);
     }
-    let syntax = |position: usize, reason: String| QuantityError::Syntax {
-        input: input.to_owned(),
-        position,
-        reason,
-    };
-    let out_of_range = |reason: &'static str| QuantityError::OutOfRange {
-        input: input.to_owned(),
-        reason,
-    };
+    let syntax = |position: usize, reason: String| QuantityError::Syntax { input: input.to_owned(), position, reason };
+    let out_of_range = |reason: &'static str| QuantityError::OutOfRange { input: input.to_owned(), reason };
     let bytes = input.as_bytes();
     let digits_from = |mut pos: usize| {
         while pos < bytes.len() && bytes[pos].is_ascii_digit() {
@@ -513,21 +483,11 @@ fn parse(input: &str) -> Result<ParsedQuantity, QuantityError> {
         _ => (false, 0),
     };
     let int_end = digits_from(int_start);
-    let (frac_start, frac_end) = if bytes.get(int_end) == Some(&b'.') {
-        (int_end + 1, digits_from(int_end + 1))
-    } else {
-        (int_end, int_end)
-    };
+    let (frac_start, frac_end) =
+        if bytes.get(int_end) == Some(&b'.') { (int_end + 1, digits_from(int_end + 1)) } else { (int_end, int_end) };
     if int_end == int_start && frac_end == frac_start {
-        let position = if frac_start > int_end {
-            frac_start
-        } else {
-            int_start
-        };
-        return Err(syntax(
-            position,
-            format!("expected a digit, found {}", describe(input, position)),
-        ));
+        let position = if frac_start > int_end { frac_start } else { int_start };
+        return Err(syntax(position, format!("expected a digit, found {}", describe(input, position))));
     }
 
     let suffix_start = frac_end;
@@ -565,31 +525,16 @@ fn parse(input: &str) -> Result<ParsedQuantity, QuantityError> {
             let end = digits_from(pos);
             if end == pos || end != bytes.len() {
                 let at = if end == pos { pos } else { end };
-                return Err(syntax(
-                    at,
-                    format!("expected an exponent digit, found {}", describe(input, at)),
-                ));
+                return Err(syntax(at, format!("expected an exponent digit, found {}", describe(input, at))));
             }
-            let magnitude: i64 = input[pos..end]
-                .parse()
-                .map_err(|_| out_of_range("exponent too large"))?;
-            (
-                QuantityFormat::DecimalExponent,
-                if exp_negative { -magnitude } else { magnitude },
-                0,
-            )
+            let magnitude: i64 = input[pos..end].parse().map_err(|_| out_of_range("exponent too large"))?;
+            (QuantityFormat::DecimalExponent, if exp_negative { -magnitude } else { magnitude }, 0)
         }
         s if s.starts_with(|c: char| c.is_ascii_alphabetic()) => {
-            return Err(QuantityError::UnknownSuffix {
-                input: input.to_owned(),
-                suffix: s.to_owned(),
-            });
+            return Err(QuantityError::UnknownSuffix { input: input.to_owned(), suffix: s.to_owned() });
         }
         _ => {
-            return Err(syntax(
-                suffix_start,
-                format!("unexpected {}", describe(input, suffix_start)),
-            ));
+            return Err(syntax(suffix_start, format!("unexpected {}", describe(input, suffix_start))));
         }
     };
 
@@ -597,34 +542,21 @@ fn parse(input: &str) -> Result<ParsedQuantity, QuantityError> {
     let int_digits = &input[int_start..int_end];
     let frac_digits = &input[frac_start..frac_end];
     let frac_len = i64::try_from(frac_digits.len()).map_err(|_| out_of_range("too many digits"))?;
-    exponent = exponent
-        .checked_sub(frac_len)
-        .ok_or_else(|| out_of_range("exponent too large"))?;
+    exponent = exponent.checked_sub(frac_len).ok_or_else(|| out_of_range("exponent too large"))?;
     let all: String = format!("{int_digits}{frac_digits}");
     let significant = all.trim_start_matches('0');
     let trimmed = significant.trim_end_matches('0');
     if trimmed.is_empty() {
-        return Ok(ParsedQuantity {
-            mantissa: 0,
-            exponent: 0,
-            format,
-        });
+        return Ok(ParsedQuantity { mantissa: 0, exponent: 0, format });
     }
-    let trailing = i64::try_from(significant.len() - trimmed.len())
-        .map_err(|_| out_of_range("too many digits"))?;
-    exponent = exponent
-        .checked_add(trailing)
-        .ok_or_else(|| out_of_range("exponent too large"))?;
+    let trailing = i64::try_from(significant.len() - trimmed.len()).map_err(|_| out_of_range("too many digits"))?;
+    exponent = exponent.checked_add(trailing).ok_or_else(|| out_of_range("exponent too large"))?;
     if trimmed.len() > MAX_DIGITS {
         return Err(out_of_range("more than 38 significant digits"));
     }
-    let mut mantissa: i128 = trimmed
-        .parse()
-        .map_err(|_| out_of_range("more than 38 significant digits"))?;
+    let mut mantissa: i128 = trimmed.parse().map_err(|_| out_of_range("more than 38 significant digits"))?;
     if binary_power > 0 {
-        mantissa = mantissa
-            .checked_mul(1i128 << binary_power)
-            .ok_or_else(|| out_of_range("value too large"))?;
+        mantissa = mantissa.checked_mul(1i128 << binary_power).ok_or_else(|| out_of_range("value too large"))?;
     }
     if negative {
         mantissa = -mantissa;
@@ -646,8 +578,7 @@ mod tests {
     use super::*;
 
     fn q(s: &str) -> ParsedQuantity {
-        s.parse()
-            .unwrap_or_else(|e| panic!("{s:?} should parse: {e}"))
+        s.parse().unwrap_or_else(|e| panic!("{s:?} should parse: {e}"))
     }
 
     #[test]
@@ -721,10 +652,7 @@ mod tests {
         let big = q("1e21").with_format(QuantityFormat::DecimalSI);
         assert_eq!(big.canonical(), "1000E");
         assert_eq!(q("1000E").canonical(), "1000E");
-        assert_eq!(
-            q(&q("1e24").with_format(QuantityFormat::DecimalSI).canonical()),
-            q("1e24")
-        );
+        assert_eq!(q(&q("1e24").with_format(QuantityFormat::DecimalSI).canonical()), q("1e24"));
     }
 
     #[test]
@@ -762,11 +690,7 @@ mod tests {
             let canonical = parsed.canonical();
             let again = q(&canonical);
             assert_eq!(again, parsed, "{input:?} -> {canonical:?}");
-            assert_eq!(
-                again.canonical(),
-                canonical,
-                "canonical is a fixed point for {input:?}"
-            );
+            assert_eq!(again.canonical(), canonical, "canonical is a fixed point for {input:?}");
         }
     }
 
@@ -793,11 +717,7 @@ mod tests {
             ("1e64", i64::MAX, i64::MAX),
             ("-1e64", i64::MIN, i64::MIN),
             ("9223372036854775807", i64::MAX, i64::MAX),
-            (
-                "9223372036854775",
-                9_223_372_036_854_775_000,
-                9_223_372_036_854_775,
-            ),
+            ("9223372036854775", 9_223_372_036_854_775_000, 9_223_372_036_854_775),
         ];
         for (input, millis, value) in cases {
             assert_eq!(q(input).millis(), millis, "millis of {input:?}");
@@ -807,13 +727,7 @@ mod tests {
 
     #[test]
     fn as_f64_is_the_nearest_float() {
-        let cases = [
-            ("0.1", 0.1),
-            ("1.5Gi", 1_610_612_736.0),
-            ("-2e3", -2000.0),
-            ("250m", 0.25),
-            ("0", 0.0),
-        ];
+        let cases = [("0.1", 0.1), ("1.5Gi", 1_610_612_736.0), ("-2e3", -2000.0), ("250m", 0.25), ("0", 0.0)];
         for (input, want) in cases {
             assert_eq!(q(input).as_f64(), want, "{input:?}");
         }
@@ -836,14 +750,8 @@ mod tests {
 
     #[test]
     fn equality_and_order_compare_exact_values() {
-        let equal = [
-            ("1Ki", "1024"),
-            ("0.5", "500m"),
-            ("1e3", "1k"),
-            ("1.5Gi", "1536Mi"),
-            ("0", "-0m"),
-            ("1E", "1e18"),
-        ];
+        let equal =
+            [("1Ki", "1024"), ("0.5", "500m"), ("1e3", "1k"), ("1.5Gi", "1536Mi"), ("0", "-0m"), ("1E", "1e18")];
         for (a, b) in equal {
             assert_eq!(q(a), q(b), "{a:?} == {b:?}");
             assert_eq!(q(a).cmp(&q(b)), Ordering::Equal);
@@ -870,55 +778,24 @@ mod tests {
     #[test]
     fn hashing_agrees_with_equality() {
         use std::collections::HashSet;
-        let set: HashSet<ParsedQuantity> = ["1Ki", "1024", "1.024k", "1024000m"]
-            .iter()
-            .map(|s| q(s))
-            .collect();
+        let set: HashSet<ParsedQuantity> = ["1Ki", "1024", "1.024k", "1024000m"].iter().map(|s| q(s)).collect();
         assert_eq!(set.len(), 1);
     }
 
     #[test]
     fn checked_arithmetic_is_exact_and_keeps_the_left_format() {
-        let add = [
-            ("0.5", "250m", "750m"),
-            ("1Gi", "512Mi", "1536Mi"),
-            ("1", "-1", "0"),
-            ("0.1", "0.2", "300m"),
-        ];
+        let add = [("0.5", "250m", "750m"), ("1Gi", "512Mi", "1536Mi"), ("1", "-1", "0"), ("0.1", "0.2", "300m")];
         for (a, b, want) in add {
-            assert_eq!(
-                q(a).checked_add(&q(b)).map(|v| v.canonical()),
-                Some(want.to_owned()),
-                "{a} + {b}"
-            );
+            assert_eq!(q(a).checked_add(&q(b)).map(|v| v.canonical()), Some(want.to_owned()), "{a} + {b}");
         }
-        let sub = [
-            ("1", "250m", "750m"),
-            ("2Gi", "1Gi", "1Gi"),
-            ("100m", "200m", "-100m"),
-        ];
+        let sub = [("1", "250m", "750m"), ("2Gi", "1Gi", "1Gi"), ("100m", "200m", "-100m")];
         for (a, b, want) in sub {
-            assert_eq!(
-                q(a).checked_sub(&q(b)).map(|v| v.canonical()),
-                Some(want.to_owned()),
-                "{a} - {b}"
-            );
+            assert_eq!(q(a).checked_sub(&q(b)).map(|v| v.canonical()), Some(want.to_owned()), "{a} - {b}");
         }
-        assert_eq!(
-            q("1e64").checked_add(&q("1e-64")),
-            None,
-            "cannot align 128 digits"
-        );
+        assert_eq!(q("1e64").checked_add(&q("1e-64")), None, "cannot align 128 digits");
         let max = q("99999999999999999999999999999999999999");
-        assert_eq!(
-            max.checked_add(&max),
-            None,
-            "39 significant digits do not fit"
-        );
-        assert_eq!(
-            q("1e38").checked_add(&q("1e38")).map(|v| v.canonical()),
-            Some("200e36".to_owned())
-        );
+        assert_eq!(max.checked_add(&max), None, "39 significant digits do not fit");
+        assert_eq!(q("1e38").checked_add(&q("1e38")).map(|v| v.canonical()), Some("200e36".to_owned()));
     }
 
     #[test]
@@ -927,15 +804,9 @@ mod tests {
         assert_eq!(ParsedQuantity::from_millis(2000).canonical(), "2");
         assert_eq!(ParsedQuantity::from_millis(i64::MIN).millis(), i64::MIN);
         assert_eq!(ParsedQuantity::from_value(1000).canonical(), "1k");
-        assert_eq!(
-            ParsedQuantity::from_bytes_binary(1 << 20).canonical(),
-            "1Mi"
-        );
+        assert_eq!(ParsedQuantity::from_bytes_binary(1 << 20).canonical(), "1Mi");
         assert_eq!(ParsedQuantity::from_bytes_binary(1536).canonical(), "1536");
-        assert_eq!(
-            ParsedQuantity::from_bytes_binary(i64::MAX).value(),
-            i64::MAX
-        );
+        assert_eq!(ParsedQuantity::from_bytes_binary(i64::MAX).value(), i64::MAX);
         assert_eq!(ParsedQuantity::from_bytes_binary(0), ParsedQuantity::ZERO);
         assert_eq!(Quantity::from(ParsedQuantity::from_millis(100)).0, "100m");
     }
@@ -1013,58 +884,34 @@ mod tests {
             ("1.2.3", "at position 3: unexpected '.'"),
             ("12x", "unknown suffix \"x\""),
             ("--1", "at position 1: expected a digit, found '-'"),
-            (
-                "1e",
-                "at position 2: expected an exponent digit, found the end of the text",
-            ),
+            ("1e", "at position 2: expected an exponent digit, found the end of the text"),
             (" 1", "at position 0: expected a digit, found ' '"),
             ("1e99999999999999999999", "exponent too large"),
             ("1e65", "within -64..=64"),
-            (
-                "123456789012345678901234567890123456789",
-                "more than 38 significant digits",
-            ),
+            ("123456789012345678901234567890123456789", "more than 38 significant digits"),
             ("99999999999999999999999999999999999Ei", "value too large"),
         ];
         for (input, want) in cases {
             let err = input.parse::<ParsedQuantity>().unwrap_err().to_string();
-            assert!(
-                err.contains(want),
-                "{input:?}: {err:?} should contain {want:?}"
-            );
+            assert!(err.contains(want), "{input:?}: {err:?} should contain {want:?}");
         }
     }
 
     #[test]
     fn deserializes_from_strings_and_numbers() {
-        let json = [
-            ("\"100m\"", "100m"),
-            ("2", "2"),
-            ("1.5", "1.5"),
-            ("-3", "-3"),
-            ("0.1", "0.1"),
-            ("\"1Gi\"", "1Gi"),
-        ];
+        let json = [("\"100m\"", "100m"), ("2", "2"), ("1.5", "1.5"), ("-3", "-3"), ("0.1", "0.1"), ("\"1Gi\"", "1Gi")];
         for (text, want) in json {
             let got: Quantity = serde_json::from_str(text).unwrap();
             assert_eq!(got.0, want, "JSON {text}");
             assert_eq!(serde_json::to_string(&got).unwrap(), format!("{want:?}"));
         }
-        let yaml = [
-            ("cpu: 2", "2"),
-            ("cpu: 1.5", "1.5"),
-            ("cpu: 500m", "500m"),
-            ("cpu: \"1e3\"", "1e3"),
-        ];
+        let yaml = [("cpu: 2", "2"), ("cpu: 1.5", "1.5"), ("cpu: 500m", "500m"), ("cpu: \"1e3\"", "1e3")];
         for (text, want) in yaml {
             let got: BTreeMapQ = yaml_serde::from_str(text).unwrap();
             assert_eq!(got["cpu"].0, want, "YAML {text}");
         }
         for bad in ["true", "null", "[1]", "{}"] {
-            assert!(
-                serde_json::from_str::<Quantity>(bad).is_err(),
-                "{bad} is not a quantity"
-            );
+            assert!(serde_json::from_str::<Quantity>(bad).is_err(), "{bad} is not a quantity");
         }
     }
 

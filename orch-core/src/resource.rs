@@ -147,10 +147,17 @@ pub trait Resource: Serialize + DeserializeOwned + JsonSchema + Clone + Send + S
 
     /// Checks the object beyond what its types express; every problem is reported with its field path.
     ///
+    /// The default checks the metadata (name as a DNS-1123 subdomain, labels, annotations,
+    /// finalizers, owner references); kinds with more rules pass `validate = path` to
+    /// [`resource!`](macro@crate::resource) and call
+    /// [`validate_object_meta`](crate::validate_object_meta) themselves.
+    ///
     /// # Errors
-    /// All field errors found; the default accepts everything.
+    /// All field errors found.
     fn validate(&self) -> Result<(), FieldErrors> {
-        Ok(())
+        let path = crate::FieldPath::root("metadata");
+        crate::validate_object_meta(self.meta(), &path, Self::SCOPE, crate::validation::names::dns1123_subdomain)
+            .into_result()
     }
 
     /// The resource type of this kind.

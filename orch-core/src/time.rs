@@ -167,8 +167,7 @@ impl FromStr for Timestamp {
         let num = |r: std::ops::Range<usize>| -> Result<i64, TimestampError> {
             s[r].parse::<u32>().map(i64::from).map_err(|_| err("expected digits"))
         };
-        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':'
-        {
+        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
             return Err(err("expected YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)"));
         }
         let (y, mo, d) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
@@ -243,7 +242,8 @@ mod tests {
 
     #[test]
     fn formats_and_parses_round_trip() {
-        for s in ["1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z", "2024-05-01T12:00:00.123456Z", "1969-12-31T23:59:59Z"] {
+        for s in ["1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z", "2024-05-01T12:00:00.123456Z", "1969-12-31T23:59:59Z"]
+        {
             let t: Timestamp = s.parse().unwrap();
             assert_eq!(t.to_string(), s);
         }
@@ -257,7 +257,15 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for s in ["", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z", "2024-05-01 12:00:00", "2024-05-01T12:00:00+2", "ééééééééééééééééééééé", "2024-05-01T12:00:00."] {
+        for s in [
+            "",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-05-01 12:00:00",
+            "2024-05-01T12:00:00+2",
+            "ééééééééééééééééééééé",
+            "2024-05-01T12:00:00.",
+        ] {
             assert!(s.parse::<Timestamp>().is_err(), "{s}");
         }
     }

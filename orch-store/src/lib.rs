@@ -1,1 +1,9 @@
-//! orch-store (under construction).
+//! # orch-store
+//!
+//! The cluster's memory, like etcd under Kubernetes: the [`kv::KvStore`] trait with etcd v3
+//! semantics (revisions, ranges, transactions, watch, leases, compaction), its backends, and
+//! the object `Registry` that implements orch-core's `ObjectStore` contract over any `KvStore`.
+
+pub mod kv;
+
+pub use kv::{KvError, KvStore};

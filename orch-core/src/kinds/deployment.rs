@@ -148,4 +148,11 @@ pub struct DeploymentStatus {
     pub collision_count: Option<i32>,
 }
 
-crate::resource!(Deployment, group = "apps", version = "v1", plural = "deployments", scope = Namespaced, validate = crate::validation::kinds::validate_deployment);
+crate::resource!(
+    Deployment,
+    group = "apps",
+    version = "v1",
+    plural = "deployments",
+    scope = Namespaced,
+    validate = crate::validation::kinds::validate_deployment
+);

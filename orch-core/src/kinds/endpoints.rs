@@ -75,4 +75,11 @@ pub struct EndpointPort {
     pub app_protocol: Option<String>,
 }
 
-crate::resource!(Endpoints, group = "", version = "v1", plural = "endpoints", scope = Namespaced, validate = crate::validation::kinds::validate_endpoints);
+crate::resource!(
+    Endpoints,
+    group = "",
+    version = "v1",
+    plural = "endpoints",
+    scope = Namespaced,
+    validate = crate::validation::kinds::validate_endpoints
+);

@@ -74,4 +74,11 @@ pub struct EventSource {
     pub host: Option<String>,
 }
 
-crate::resource!(Event, group = "", version = "v1", plural = "events", scope = Namespaced, validate = crate::validation::kinds::validate_event);
+crate::resource!(
+    Event,
+    group = "",
+    version = "v1",
+    plural = "events",
+    scope = Namespaced,
+    validate = crate::validation::kinds::validate_event
+);

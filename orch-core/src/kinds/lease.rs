@@ -47,4 +47,11 @@ pub struct LeaseSpec {
     pub lease_transitions: Option<i32>,
 }
 
-crate::resource!(Lease, group = "coordination.k8s.io", version = "v1", plural = "leases", scope = Namespaced, validate = crate::validation::kinds::validate_lease);
+crate::resource!(
+    Lease,
+    group = "coordination.k8s.io",
+    version = "v1",
+    plural = "leases",
+    scope = Namespaced,
+    validate = crate::validation::kinds::validate_lease
+);

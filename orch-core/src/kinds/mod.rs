@@ -22,8 +22,8 @@ mod service;
 pub use condition::{Condition, find_condition};
 pub use container::{
     Container, ContainerPort, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
-    ContainerStatus, EnvVar, EnvVarSource, ExecAction, GrpcAction, HttpGetAction, HttpHeader, ObjectFieldSelector, Probe,
-    ResourceRequirements, TcpSocketAction, VolumeMount,
+    ContainerStatus, EnvVar, EnvVarSource, ExecAction, GrpcAction, HttpGetAction, HttpHeader, ObjectFieldSelector,
+    Probe, ResourceRequirements, TcpSocketAction, VolumeMount,
 };
 pub use deployment::{Deployment, DeploymentSpec, DeploymentStatus, DeploymentStrategy, RollingUpdateDeployment};
 pub use endpoints::{EndpointAddress, EndpointPort, EndpointSubset, Endpoints};

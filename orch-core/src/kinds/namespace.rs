@@ -45,4 +45,11 @@ pub struct NamespaceStatus {
     pub phase: Option<String>,
 }
 
-crate::resource!(Namespace, group = "", version = "v1", plural = "namespaces", scope = Cluster, validate = crate::validation::kinds::validate_namespace);
+crate::resource!(
+    Namespace,
+    group = "",
+    version = "v1",
+    plural = "namespaces",
+    scope = Cluster,
+    validate = crate::validation::kinds::validate_namespace
+);

@@ -169,4 +169,11 @@ pub struct ContainerImage {
     pub size_bytes: Option<i64>,
 }
 
-crate::resource!(Node, group = "", version = "v1", plural = "nodes", scope = Cluster, validate = crate::validation::kinds::validate_node);
+crate::resource!(
+    Node,
+    group = "",
+    version = "v1",
+    plural = "nodes",
+    scope = Cluster,
+    validate = crate::validation::kinds::validate_node
+);

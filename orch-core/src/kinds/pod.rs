@@ -201,4 +201,11 @@ impl Pod {
     }
 }
 
-crate::resource!(Pod, group = "", version = "v1", plural = "pods", scope = Namespaced, validate = crate::validation::kinds::validate_pod);
+crate::resource!(
+    Pod,
+    group = "",
+    version = "v1",
+    plural = "pods",
+    scope = Namespaced,
+    validate = crate::validation::kinds::validate_pod
+);

@@ -73,4 +73,11 @@ pub struct ReplicaSetStatus {
     pub conditions: Vec<Condition>,
 }
 
-crate::resource!(ReplicaSet, group = "apps", version = "v1", plural = "replicasets", scope = Namespaced, validate = crate::validation::kinds::validate_replica_set);
+crate::resource!(
+    ReplicaSet,
+    group = "apps",
+    version = "v1",
+    plural = "replicasets",
+    scope = Namespaced,
+    validate = crate::validation::kinds::validate_replica_set
+);

@@ -166,7 +166,9 @@ impl Toleration {
         }
         match self.operator.as_deref().unwrap_or("Equal") {
             "Exists" => true,
-            "Equal" | "" => !key.is_empty() && self.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or(""),
+            "Equal" | "" => {
+                !key.is_empty() && self.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
+            }
             _ => false,
         }
     }

@@ -158,4 +158,11 @@ pub struct LoadBalancerIngress {
     pub ip_mode: Option<String>,
 }
 
-crate::resource!(Service, group = "", version = "v1", plural = "services", scope = Namespaced, validate = crate::validation::kinds::validate_service);
+crate::resource!(
+    Service,
+    group = "",
+    version = "v1",
+    plural = "services",
+    scope = Namespaced,
+    validate = crate::validation::kinds::validate_service
+);

@@ -146,10 +146,13 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         for (i, secs) in [(1, 3u64), (2, 1)] {
             let (log, clock2) = (log.clone(), clock.clone());
-            exec.spawn_boxed("t", Box::pin(async move {
-                clock2.sleep(Duration::from_secs(secs)).await;
-                lock(&log).push(i);
-            }));
+            exec.spawn_boxed(
+                "t",
+                Box::pin(async move {
+                    clock2.sleep(Duration::from_secs(secs)).await;
+                    lock(&log).push(i);
+                }),
+            );
         }
         exec.run_until_stalled();
         assert!(lock(&log).is_empty());

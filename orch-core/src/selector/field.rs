@@ -20,9 +20,7 @@ use crate::DynamicObject;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FieldSelectorError {
     /// A term has no `=`, `==` or `!=`.
-    #[error(
-        "invalid field selector {input:?}: at position {position}: expected '=', '==' or '!=' in term {term:?}"
-    )]
+    #[error("invalid field selector {input:?}: at position {position}: expected '=', '==' or '!=' in term {term:?}")]
     NoOperator {
         /// The whole selector.
         input: String,
@@ -58,9 +56,7 @@ pub enum FieldSelectorError {
         sequence: String,
     },
     /// A value holds an `=` that is not escaped.
-    #[error(
-        "invalid field selector {input:?}: at position {position}: '=' in a value must be escaped as \\="
-    )]
+    #[error("invalid field selector {input:?}: at position {position}: '=' in a value must be escaped as \\=")]
     UnescapedEquals {
         /// The whole selector.
         input: String,
@@ -106,24 +102,12 @@ impl FieldRequirement {
     /// # Errors
     /// [`FieldSelectorError::InvalidField`] for an empty field or one with characters other than
     /// letters, digits, `.`, `-`, `_` and `/`.
-    pub fn new(
-        field: impl Into<String>,
-        op: FieldOp,
-        value: impl Into<String>,
-    ) -> Result<Self, FieldSelectorError> {
+    pub fn new(field: impl Into<String>, op: FieldOp, value: impl Into<String>) -> Result<Self, FieldSelectorError> {
         let field = field.into();
         if !is_valid_field(&field) {
-            return Err(FieldSelectorError::InvalidField {
-                input: field.clone(),
-                position: 0,
-                field,
-            });
+            return Err(FieldSelectorError::InvalidField { input: field.clone(), position: 0, field });
         }
-        Ok(FieldRequirement {
-            field,
-            op,
-            value: value.into(),
-        })
+        Ok(FieldRequirement { field, op, value: value.into() })
     }
 
     /// The field path.
@@ -232,9 +216,7 @@ impl FieldSelector {
 
     /// Whether every requirement holds, reading fields through `get` (a missing field is `""`).
     pub fn matches_with(&self, get: impl Fn(&str) -> Option<String>) -> bool {
-        self.requirements
-            .iter()
-            .all(|r| r.matches_value(get(&r.field).as_deref()))
+        self.requirements.iter().all(|r| r.matches_value(get(&r.field).as_deref()))
     }
 
     /// Whether every requirement holds for `obj`, reading fields with [`DynamicObject::field_str`].
@@ -245,10 +227,7 @@ impl FieldSelector {
     /// The value an `=` requirement demands of `field`, if there is one (for indexing watchers,
     /// e.g. by `spec.nodeName`).
     pub fn value_for(&self, field: &str) -> Option<&str> {
-        self.requirements
-            .iter()
-            .find(|r| r.op == FieldOp::Equals && r.field == field)
-            .map(|r| r.value.as_str())
+        self.requirements.iter().find(|r| r.op == FieldOp::Equals && r.field == field).map(|r| r.value.as_str())
     }
 }
 
@@ -274,10 +253,7 @@ impl FromStr for FieldSelector {
 
 /// Whether a field name is non-empty ASCII letters, digits, `.`, `-`, `_` and `/`.
 fn is_valid_field(field: &str) -> bool {
-    !field.is_empty()
-        && field
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))
+    !field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))
 }
 
 /// Splits on commas not escaped by a backslash, returning each term with its byte offset.
@@ -301,28 +277,16 @@ fn split_terms(input: &str) -> Vec<(usize, &str)> {
 }
 
 /// Parses one `field op value` term found at byte offset `start` of `input`.
-fn parse_term(
-    input: &str,
-    start: usize,
-    term: &str,
-) -> Result<FieldRequirement, FieldSelectorError> {
+fn parse_term(input: &str, start: usize, term: &str) -> Result<FieldRequirement, FieldSelectorError> {
     let found = term.char_indices().find_map(|(i, _)| {
         let rest = &term[i..];
-        [
-            ("!=", FieldOp::NotEquals),
-            ("==", FieldOp::Equals),
-            ("=", FieldOp::Equals),
-        ]
-        .into_iter()
-        .find(|(text, _)| rest.starts_with(text))
-        .map(|(text, op)| (i, text.len(), op))
+        [("!=", FieldOp::NotEquals), ("==", FieldOp::Equals), ("=", FieldOp::Equals)]
+            .into_iter()
+            .find(|(text, _)| rest.starts_with(text))
+            .map(|(text, op)| (i, text.len(), op))
     });
     let Some((at, len, op)) = found else {
-        return Err(FieldSelectorError::NoOperator {
-            input: input.to_owned(),
-            position: start,
-            term: term.to_owned(),
-        });
+        return Err(FieldSelectorError::NoOperator { input: input.to_owned(), position: start, term: term.to_owned() });
     };
     let field = &term[..at];
     if !is_valid_field(field) {
@@ -333,11 +297,7 @@ fn parse_term(
         });
     }
     let value = unescape(input, start + at + len, &term[at + len..])?;
-    Ok(FieldRequirement {
-        field: field.to_owned(),
-        op,
-        value,
-    })
+    Ok(FieldRequirement { field: field.to_owned(), op, value })
 }
 
 /// Resolves `\\`, `\,` and `\=` in a value found at byte offset `start` of `input`.
@@ -358,10 +318,7 @@ fn unescape(input: &str, start: usize, raw: &str) -> Result<String, FieldSelecto
                 }
             },
             '=' => {
-                return Err(FieldSelectorError::UnescapedEquals {
-                    input: input.to_owned(),
-                    position: start + i,
-                });
+                return Err(FieldSelectorError::UnescapedEquals { input: input.to_owned(), position: start + i });
             }
             c => out.push(c),
         }
@@ -403,11 +360,7 @@ mod tests {
         for (input, want) in cases {
             let parsed = sel(input);
             assert_eq!(parsed.to_string(), want, "display of {input:?}");
-            assert_eq!(
-                sel(want),
-                parsed,
-                "{want:?} parses back to the same selector"
-            );
+            assert_eq!(sel(want), parsed, "{want:?} parses back to the same selector");
         }
     }
 
@@ -424,14 +377,8 @@ mod tests {
         ];
         for (input, op, value) in cases {
             let parsed = sel(input);
-            let [req] = parsed.requirements() else {
-                panic!("{input:?} gives one requirement")
-            };
-            assert_eq!(
-                (req.field(), req.op(), req.value()),
-                ("a", op, value),
-                "{input:?}"
-            );
+            let [req] = parsed.requirements() else { panic!("{input:?} gives one requirement") };
+            assert_eq!((req.field(), req.op(), req.value()), ("a", op, value), "{input:?}");
         }
     }
 
@@ -463,29 +410,20 @@ mod tests {
             };
             let text = err.to_string();
             assert_eq!(at, position, "{input:?}: {text}");
-            assert!(
-                text.contains(want),
-                "{input:?}: {text:?} should contain {want:?}"
-            );
-            assert!(
-                text.contains(&format!("{input:?}")),
-                "{text:?} names the input"
-            );
+            assert!(text.contains(want), "{input:?}: {text:?} should contain {want:?}");
+            assert!(text.contains(&format!("{input:?}")), "{text:?} names the input");
         }
     }
 
     #[test]
     fn garbage_never_panics() {
         let corpus = [
-            "", ",", ",,,", "=", "==", "!=", "!", "\\", "\\\\", "a=\\", "a=ü\\", "ü=a", "a=\\ü",
-            "\u{0}", "a=\u{0}", "a=b\\,", "a=b\\,,", "a\\,b=c", "!==", "a!==b", "a=,=b", "a=b,c",
-            "\\=\\=",
+            "", ",", ",,,", "=", "==", "!=", "!", "\\", "\\\\", "a=\\", "a=ü\\", "ü=a", "a=\\ü", "\u{0}", "a=\u{0}",
+            "a=b\\,", "a=b\\,,", "a\\,b=c", "!==", "a!==b", "a=,=b", "a=b,c", "\\=\\=",
         ];
         for input in corpus {
             let result = std::panic::catch_unwind(|| FieldSelector::parse(input));
-            let Ok(result) = result else {
-                panic!("{input:?} panicked")
-            };
+            let Ok(result) = result else { panic!("{input:?} panicked") };
             if let Ok(parsed) = result {
                 assert_eq!(sel(&parsed.to_string()), parsed, "{input:?} round trips");
             }
@@ -494,11 +432,7 @@ mod tests {
 
     #[test]
     fn matches_with_treats_missing_fields_as_empty() {
-        let fields = BTreeMap::from([
-            ("metadata.name", "web-1"),
-            ("spec.nodeName", "n1"),
-            ("status.phase", "Running"),
-        ]);
+        let fields = BTreeMap::from([("metadata.name", "web-1"), ("spec.nodeName", "n1"), ("status.phase", "Running")]);
         let get = |path: &str| fields.get(path).map(|v| (*v).to_owned());
         let cases = [
             ("", true),
@@ -548,11 +482,7 @@ mod tests {
     fn value_for_returns_only_equality_values() {
         let cases = [
             ("spec.nodeName=n1", "spec.nodeName", Some("n1")),
-            (
-                "spec.nodeName==n1,status.phase=Running",
-                "spec.nodeName",
-                Some("n1"),
-            ),
+            ("spec.nodeName==n1,status.phase=Running", "spec.nodeName", Some("n1")),
             ("spec.nodeName!=n1", "spec.nodeName", None),
             ("spec.nodeName=", "spec.nodeName", Some("")),
             ("metadata.name=x", "spec.nodeName", None),
@@ -570,17 +500,11 @@ mod tests {
             FieldRequirement::new("status.phase", FieldOp::NotEquals, "a=b,c\\d").unwrap(),
             FieldRequirement::new("metadata.name", FieldOp::Equals, "").unwrap(),
         ]);
-        assert_eq!(
-            built.to_string(),
-            r"metadata.name=,status.phase!=a\=b\,c\\d"
-        );
+        assert_eq!(built.to_string(), r"metadata.name=,status.phase!=a\=b\,c\\d");
         assert_eq!(sel(&built.to_string()), built);
         assert_eq!("a=b".parse::<FieldSelector>().unwrap(), sel("a==b"));
         for bad in ["", "a b", "a=b", "a,b", "a\\b"] {
-            assert!(
-                FieldRequirement::new(bad, FieldOp::Equals, "x").is_err(),
-                "{bad:?}"
-            );
+            assert!(FieldRequirement::new(bad, FieldOp::Equals, "x").is_err(), "{bad:?}");
         }
         assert!(FieldSelector::everything().is_empty());
         assert!(!sel("a=b").is_empty());

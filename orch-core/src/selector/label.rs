@@ -175,44 +175,25 @@ enum Part {
 
 /// Checks a requirement's key, value count and values for its operator.
 fn check_requirement(key: &str, op: Op, values: &[String]) -> Result<(), (Part, String)> {
-    validate_label_key(key)
-        .map_err(|reason| (Part::Key, format!("invalid label key {key:?}: {reason}")))?;
+    validate_label_key(key).map_err(|reason| (Part::Key, format!("invalid label key {key:?}: {reason}")))?;
     match op {
         Op::In | Op::NotIn if values.is_empty() => {
-            return Err((
-                Part::Values,
-                "must be specified when the operator is In or NotIn".to_owned(),
-            ));
+            return Err((Part::Values, "must be specified when the operator is In or NotIn".to_owned()));
         }
         Op::Exists | Op::DoesNotExist if !values.is_empty() => {
-            return Err((
-                Part::Values,
-                "may not be specified when the operator is Exists or DoesNotExist".to_owned(),
-            ));
+            return Err((Part::Values, "may not be specified when the operator is Exists or DoesNotExist".to_owned()));
         }
         Op::Equals | Op::NotEquals | Op::Gt | Op::Lt if values.len() != 1 => {
-            return Err((
-                Part::Values,
-                format!(
-                    "exactly one value is required for {op:?}, got {}",
-                    values.len()
-                ),
-            ));
+            return Err((Part::Values, format!("exactly one value is required for {op:?}, got {}", values.len())));
         }
         _ => {}
     }
     for (i, value) in values.iter().enumerate() {
         if matches!(op, Op::Gt | Op::Lt) {
-            value
-                .parse::<i64>()
-                .map_err(|_| (Part::Value(i), format!("{value:?} is not an integer")))?;
+            value.parse::<i64>().map_err(|_| (Part::Value(i), format!("{value:?} is not an integer")))?;
         } else {
-            validate_label_value(value).map_err(|reason| {
-                (
-                    Part::Value(i),
-                    format!("invalid label value {value:?}: {reason}"),
-                )
-            })?;
+            validate_label_value(value)
+                .map_err(|reason| (Part::Value(i), format!("invalid label value {value:?}: {reason}")))?;
         }
     }
     Ok(())
@@ -250,14 +231,12 @@ impl Requirement {
     {
         let key = key.into();
         let values: Vec<String> = values.into_iter().map(Into::into).collect();
-        check_requirement(&key, op, &values).map_err(|(part, message)| {
-            LabelSelectorError::Requirement {
-                message: match part {
-                    Part::Key => message,
-                    Part::Values => format!("values: {message}"),
-                    Part::Value(i) => format!("values[{i}]: {message}"),
-                },
-            }
+        check_requirement(&key, op, &values).map_err(|(part, message)| LabelSelectorError::Requirement {
+            message: match part {
+                Part::Key => message,
+                Part::Values => format!("values: {message}"),
+                Part::Value(i) => format!("values[{i}]: {message}"),
+            },
         })?;
         Ok(Self::new_unchecked(key, op, values))
     }
@@ -300,11 +279,7 @@ impl Requirement {
                 ) else {
                     return false;
                 };
-                if self.op == Op::Gt {
-                    have > bound
-                } else {
-                    have < bound
-                }
+                if self.op == Op::Gt { have > bound } else { have < bound }
             }
         }
     }
@@ -422,14 +397,12 @@ fn equality_requirements(
         .iter()
         .map(|(key, value)| {
             let values = vec![value.clone()];
-            check_requirement(key, Op::Equals, &values).map_err(|(part, message)| {
-                LabelSelectorError::Field {
-                    field: match part {
-                        Part::Key => prefix.to_owned(),
-                        _ => format!("{prefix}[{key}]"),
-                    },
-                    message,
-                }
+            check_requirement(key, Op::Equals, &values).map_err(|(part, message)| LabelSelectorError::Field {
+                field: match part {
+                    Part::Key => prefix.to_owned(),
+                    _ => format!("{prefix}[{key}]"),
+                },
+                message,
             })?;
             Ok(Requirement::new_unchecked(key.clone(), Op::Equals, values))
         })
@@ -452,21 +425,15 @@ impl TryFrom<&LabelSelector> for Selector {
                     ),
                 });
             };
-            check_requirement(&expr.key, op, &expr.values).map_err(|(part, message)| {
-                LabelSelectorError::Field {
-                    field: match part {
-                        Part::Key => format!("{path}.key"),
-                        Part::Values => format!("{path}.values"),
-                        Part::Value(j) => format!("{path}.values[{j}]"),
-                    },
-                    message,
-                }
+            check_requirement(&expr.key, op, &expr.values).map_err(|(part, message)| LabelSelectorError::Field {
+                field: match part {
+                    Part::Key => format!("{path}.key"),
+                    Part::Values => format!("{path}.values"),
+                    Part::Value(j) => format!("{path}.values[{j}]"),
+                },
+                message,
             })?;
-            requirements.push(Requirement::new_unchecked(
-                expr.key.clone(),
-                op,
-                expr.values.clone(),
-            ));
+            requirements.push(Requirement::new_unchecked(expr.key.clone(), op, expr.values.clone()));
         }
         Ok(Selector::new(requirements))
     }
@@ -493,11 +460,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn error(&self, position: usize, message: impl Into<String>) -> LabelSelectorError {
-        LabelSelectorError::Parse {
-            input: self.input.to_owned(),
-            position,
-            message: message.into(),
-        }
+        LabelSelectorError::Parse { input: self.input.to_owned(), position, message: message.into() }
     }
 
     fn rest(&self) -> &str {
@@ -557,10 +520,7 @@ impl<'a> Parser<'a> {
                 return Ok(Selector::new(requirements));
             }
             if !self.eat(',') {
-                return Err(self.error(
-                    self.pos,
-                    format!("expected ',' or the end, found {}", self.found()),
-                ));
+                return Err(self.error(self.pos, format!("expected ',' or the end, found {}", self.found())));
             }
         }
     }
@@ -572,8 +532,7 @@ impl<'a> Parser<'a> {
         if key.is_empty() {
             return Err(self.error(at, format!("expected a label key, found {found}")));
         }
-        validate_label_key(key)
-            .map_err(|reason| self.error(at, format!("invalid label key {key:?}: {reason}")))?;
+        validate_label_key(key).map_err(|reason| self.error(at, format!("invalid label key {key:?}: {reason}")))?;
         Ok(key.to_owned())
     }
 
@@ -590,11 +549,7 @@ impl<'a> Parser<'a> {
         self.skip_whitespace();
         if self.eat('!') {
             let key = self.key()?;
-            return Ok(Requirement::new_unchecked(
-                key,
-                Op::DoesNotExist,
-                Vec::new(),
-            ));
+            return Ok(Requirement::new_unchecked(key, Op::DoesNotExist, Vec::new()));
         }
         let key = self.key()?;
         self.skip_whitespace();
@@ -609,10 +564,7 @@ impl<'a> Parser<'a> {
             Some('!') => {
                 self.eat('!');
                 if !self.eat('=') {
-                    return Err(self.error(
-                        self.pos,
-                        format!("expected '=' after '!', found {}", self.found()),
-                    ));
+                    return Err(self.error(self.pos, format!("expected '=' after '!', found {}", self.found())));
                 }
                 Op::NotEquals
             }
@@ -669,10 +621,7 @@ impl<'a> Parser<'a> {
                 return Ok(values);
             }
             if !self.eat(',') {
-                return Err(self.error(
-                    self.pos,
-                    format!("expected ',' or ')', found {}", self.found()),
-                ));
+                return Err(self.error(self.pos, format!("expected ',' or ')', found {}", self.found())));
             }
         }
     }
@@ -682,18 +631,14 @@ impl<'a> Parser<'a> {
 /// value and of a key's name part. Returns the reason when not.
 fn check_name_shape(s: &str) -> Result<(), String> {
     if s.len() > 63 {
-        return Err(format!(
-            "must be no more than 63 characters (is {})",
-            s.len()
-        ));
+        return Err(format!("must be no more than 63 characters (is {})", s.len()));
     }
     let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    let body_ok = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let body_ok = s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !body_ok || !alnum(s.chars().next()) || !alnum(s.chars().last()) {
-        return Err("must consist of letters, digits, '-', '_' or '.', and begin and end with a letter or digit"
-            .to_owned());
+        return Err(
+            "must consist of letters, digits, '-', '_' or '.', and begin and end with a letter or digit".to_owned()
+        );
     }
     Ok(())
 }
@@ -702,18 +647,13 @@ fn check_name_shape(s: &str) -> Result<(), String> {
 /// letters, digits and '-', each starting and ending with a letter or digit.
 fn check_dns_subdomain(s: &str) -> Result<(), String> {
     if s.len() > 253 {
-        return Err(format!(
-            "must be no more than 253 characters (is {})",
-            s.len()
-        ));
+        return Err(format!("must be no more than 253 characters (is {})", s.len()));
     }
     let label_ok = |l: &str| {
-        let edge =
-            |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         edge(l.chars().next())
             && edge(l.chars().last())
-            && l.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     };
     if !s.split('.').all(label_ok) {
         return Err("must be a lowercase DNS subdomain such as \"example.com\"".to_owned());
@@ -764,11 +704,7 @@ pub fn validate_label_key(key: &str) -> Result<(), String> {
 /// assert!(validate_label_value("-x").is_err());
 /// ```
 pub fn validate_label_value(value: &str) -> Result<(), String> {
-    if value.is_empty() {
-        Ok(())
-    } else {
-        check_name_shape(value)
-    }
+    if value.is_empty() { Ok(()) } else { check_name_shape(value) }
 }
 
 #[cfg(test)]
@@ -776,10 +712,7 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     fn sel(s: &str) -> Selector {
@@ -822,11 +755,7 @@ mod tests {
         for (input, want) in cases {
             let parsed = sel(input);
             assert_eq!(parsed.to_string(), want, "display of {input:?}");
-            assert_eq!(
-                sel(want),
-                parsed,
-                "{want:?} parses back to the same selector"
-            );
+            assert_eq!(sel(want), parsed, "{want:?} parses back to the same selector");
         }
     }
 
@@ -844,9 +773,7 @@ mod tests {
         ];
         for (input, key, op, values) in cases {
             let parsed = sel(input);
-            let [req] = parsed.requirements() else {
-                panic!("{input:?} gives one requirement")
-            };
+            let [req] = parsed.requirements() else { panic!("{input:?} gives one requirement") };
             assert_eq!((req.key(), req.op()), (key, op), "{input:?}");
             assert_eq!(req.values(), values, "{input:?}");
         }
@@ -896,11 +823,7 @@ mod tests {
             ("app in a", 7, "expected '(', found \"a\""),
             ("app in (a", 9, "expected ',' or ')', found the end"),
             ("a b", 2, "expected one of"),
-            (
-                "app=web extra",
-                8,
-                "expected ',' or the end, found \"extra\"",
-            ),
+            ("app=web extra", 8, "expected ',' or the end, found \"extra\""),
             ("a,", 2, "expected a label key, found the end"),
             (",a", 0, "expected a label key, found ','"),
             ("a!b", 2, "expected '=' after '!'"),
@@ -913,11 +836,7 @@ mod tests {
             ("-a=b", 0, "invalid label key \"-a\""),
             ("a=-b", 2, "invalid label value \"-b\""),
             ("/a=b", 0, "prefix part must not be empty"),
-            (
-                "Example.com/a",
-                0,
-                "prefix part must be a lowercase DNS subdomain",
-            ),
+            ("Example.com/a", 0, "prefix part must be a lowercase DNS subdomain"),
             ("a/b/c", 0, "at most one '/'"),
             ("a/=b", 0, "name part must not be empty"),
             ("a>b", 2, "expected an integer, found \"b\""),
@@ -930,16 +849,9 @@ mod tests {
         ];
         for (input, position, want) in cases {
             match Selector::parse(input) {
-                Err(LabelSelectorError::Parse {
-                    position: at,
-                    message,
-                    ..
-                }) => {
+                Err(LabelSelectorError::Parse { position: at, message, .. }) => {
                     assert_eq!(at, position, "{input:?}: {message}");
-                    assert!(
-                        message.contains(want),
-                        "{input:?}: {message:?} should contain {want:?}"
-                    );
+                    assert!(message.contains(want), "{input:?}: {message:?} should contain {want:?}");
                 }
                 other => panic!("{input:?} gave {other:?}"),
             }
@@ -954,11 +866,7 @@ mod tests {
         assert!(Selector::parse(&format!("{long}=x")).is_err());
         assert!(Selector::parse(&format!("x={long}")).is_err());
         let prefix = format!("{}.com", "a".repeat(250));
-        assert!(
-            validate_label_key(&format!("{prefix}/x"))
-                .unwrap_err()
-                .contains("253")
-        );
+        assert!(validate_label_key(&format!("{prefix}/x")).unwrap_err().contains("253"));
     }
 
     #[test]
@@ -980,22 +888,10 @@ mod tests {
             ("/a", false),
         ];
         for (key, ok) in keys {
-            assert_eq!(
-                validate_label_key(key).is_ok(),
-                ok,
-                "key {key:?}: {:?}",
-                validate_label_key(key)
-            );
+            assert_eq!(validate_label_key(key).is_ok(), ok, "key {key:?}: {:?}", validate_label_key(key));
         }
-        let values = [
-            ("", true),
-            ("a", true),
-            ("A-b_c.1", true),
-            ("-a", false),
-            ("a.", false),
-            ("a/b", false),
-            ("a b", false),
-        ];
+        let values =
+            [("", true), ("a", true), ("A-b_c.1", true), ("-a", false), ("a.", false), ("a/b", false), ("a b", false)];
         for (value, ok) in values {
             assert_eq!(validate_label_value(value).is_ok(), ok, "value {value:?}");
         }
@@ -1045,9 +941,7 @@ mod tests {
         ];
         for input in corpus {
             let result = std::panic::catch_unwind(|| Selector::parse(input));
-            let Ok(result) = result else {
-                panic!("{input:?} panicked")
-            };
+            let Ok(result) = result else { panic!("{input:?} panicked") };
             if let Ok(parsed) = result {
                 assert_eq!(sel(&parsed.to_string()), parsed, "{input:?} round trips");
             }
@@ -1064,76 +958,27 @@ mod tests {
                     operator: "In".into(),
                     values: vec!["prod".into(), "dev".into()],
                 },
-                LabelSelectorRequirement {
-                    key: "legacy".into(),
-                    operator: "DoesNotExist".into(),
-                    values: vec![],
-                },
-                LabelSelectorRequirement {
-                    key: "tier".into(),
-                    operator: "Exists".into(),
-                    values: vec![],
-                },
-                LabelSelectorRequirement {
-                    key: "zone".into(),
-                    operator: "NotIn".into(),
-                    values: vec!["b".into()],
-                },
+                LabelSelectorRequirement { key: "legacy".into(), operator: "DoesNotExist".into(), values: vec![] },
+                LabelSelectorRequirement { key: "tier".into(), operator: "Exists".into(), values: vec![] },
+                LabelSelectorRequirement { key: "zone".into(), operator: "NotIn".into(), values: vec!["b".into()] },
             ],
         };
         let selector = structured.to_selector().unwrap();
-        assert_eq!(
-            selector.to_string(),
-            "app=web,env in (dev,prod),!legacy,tier,zone notin (b)"
-        );
+        assert_eq!(selector.to_string(), "app=web,env in (dev,prod),!legacy,tier,zone notin (b)");
         let cases = [
-            (
-                labels(&[("app", "web"), ("env", "prod"), ("tier", "fe")]),
-                true,
-            ),
-            (
-                labels(&[
-                    ("app", "web"),
-                    ("env", "prod"),
-                    ("tier", "fe"),
-                    ("zone", "a"),
-                ]),
-                true,
-            ),
-            (
-                labels(&[
-                    ("app", "web"),
-                    ("env", "prod"),
-                    ("tier", "fe"),
-                    ("zone", "b"),
-                ]),
-                false,
-            ),
+            (labels(&[("app", "web"), ("env", "prod"), ("tier", "fe")]), true),
+            (labels(&[("app", "web"), ("env", "prod"), ("tier", "fe"), ("zone", "a")]), true),
+            (labels(&[("app", "web"), ("env", "prod"), ("tier", "fe"), ("zone", "b")]), false),
             (labels(&[("app", "web"), ("env", "prod")]), false),
-            (
-                labels(&[
-                    ("app", "web"),
-                    ("env", "prod"),
-                    ("tier", "fe"),
-                    ("legacy", ""),
-                ]),
-                false,
-            ),
-            (
-                labels(&[("app", "db"), ("env", "prod"), ("tier", "fe")]),
-                false,
-            ),
+            (labels(&[("app", "web"), ("env", "prod"), ("tier", "fe"), ("legacy", "")]), false),
+            (labels(&[("app", "db"), ("env", "prod"), ("tier", "fe")]), false),
         ];
         for (set, want) in cases {
             assert_eq!(structured.matches(&set), Ok(want), "{set:?}");
         }
         assert_eq!(LabelSelector::default().matches(&labels(&[])), Ok(true));
         assert!(LabelSelector::default().is_empty());
-        assert!(
-            Selector::try_from(LabelSelector::default())
-                .unwrap()
-                .is_empty()
-        );
+        assert!(Selector::try_from(LabelSelector::default()).unwrap().is_empty());
     }
 
     #[test]
@@ -1145,70 +990,28 @@ mod tests {
         };
         let ok = expr("a", "Exists", &[]);
         let cases = [
-            (
-                vec![ok.clone(), expr("a", "Foo", &[])],
-                "matchExpressions[1].operator: unsupported value \"Foo\"",
-            ),
-            (
-                vec![expr("a", "in", &["x"])],
-                "matchExpressions[0].operator: unsupported value \"in\"",
-            ),
-            (
-                vec![expr("a", "Gt", &["1"])],
-                "matchExpressions[0].operator: unsupported value \"Gt\"",
-            ),
-            (
-                vec![expr("a", "In", &[])],
-                "matchExpressions[0].values: must be specified",
-            ),
-            (
-                vec![expr("a", "NotIn", &[])],
-                "matchExpressions[0].values: must be specified",
-            ),
-            (
-                vec![expr("a", "Exists", &["x"])],
-                "matchExpressions[0].values: may not be specified",
-            ),
-            (
-                vec![expr("a", "DoesNotExist", &["x"])],
-                "matchExpressions[0].values: may not be specified",
-            ),
-            (
-                vec![expr("a b", "Exists", &[])],
-                "matchExpressions[0].key: invalid label key \"a b\"",
-            ),
-            (
-                vec![ok, expr("a", "In", &["ok", "b ad"])],
-                "matchExpressions[1].values[1]: invalid label value \"b ad\"",
-            ),
+            (vec![ok.clone(), expr("a", "Foo", &[])], "matchExpressions[1].operator: unsupported value \"Foo\""),
+            (vec![expr("a", "in", &["x"])], "matchExpressions[0].operator: unsupported value \"in\""),
+            (vec![expr("a", "Gt", &["1"])], "matchExpressions[0].operator: unsupported value \"Gt\""),
+            (vec![expr("a", "In", &[])], "matchExpressions[0].values: must be specified"),
+            (vec![expr("a", "NotIn", &[])], "matchExpressions[0].values: must be specified"),
+            (vec![expr("a", "Exists", &["x"])], "matchExpressions[0].values: may not be specified"),
+            (vec![expr("a", "DoesNotExist", &["x"])], "matchExpressions[0].values: may not be specified"),
+            (vec![expr("a b", "Exists", &[])], "matchExpressions[0].key: invalid label key \"a b\""),
+            (vec![ok, expr("a", "In", &["ok", "b ad"])], "matchExpressions[1].values[1]: invalid label value \"b ad\""),
         ];
         for (exprs, want) in cases {
-            let structured = LabelSelector {
-                match_labels: BTreeMap::new(),
-                match_expressions: exprs,
-            };
+            let structured = LabelSelector { match_labels: BTreeMap::new(), match_expressions: exprs };
             let err = structured.to_selector().unwrap_err().to_string();
             assert!(err.starts_with(want), "{err:?} should start with {want:?}");
             assert!(structured.matches(&labels(&[])).is_err());
         }
         let bad_labels = [
-            (
-                labels(&[("a b", "x")]),
-                "matchLabels: invalid label key \"a b\"",
-            ),
-            (
-                labels(&[("app", "x y")]),
-                "matchLabels[app]: invalid label value \"x y\"",
-            ),
+            (labels(&[("a b", "x")]), "matchLabels: invalid label key \"a b\""),
+            (labels(&[("app", "x y")]), "matchLabels[app]: invalid label value \"x y\""),
         ];
         for (match_labels, want) in bad_labels {
-            let err = LabelSelector {
-                match_labels,
-                match_expressions: vec![],
-            }
-            .to_selector()
-            .unwrap_err()
-            .to_string();
+            let err = LabelSelector { match_labels, match_expressions: vec![] }.to_selector().unwrap_err().to_string();
             assert!(err.starts_with(want), "{err:?} should start with {want:?}");
         }
     }
@@ -1228,23 +1031,14 @@ mod tests {
             ("bad key", Op::Exists, &[], false),
         ];
         for (key, op, values, ok) in cases {
-            assert_eq!(
-                Requirement::new(key, op, values.iter().copied()).is_ok(),
-                ok,
-                "{key:?} {op:?} {values:?}"
-            );
+            assert_eq!(Requirement::new(key, op, values.iter().copied()).is_ok(), ok, "{key:?} {op:?} {values:?}");
         }
         let built = Selector::new([
             Requirement::new("b", Op::Exists, Vec::<String>::new()).unwrap(),
             Requirement::new("a", Op::In, ["y", "x", "y"]).unwrap(),
         ]);
         assert_eq!(built.to_string(), "a in (x,y),b");
-        assert_eq!(
-            Selector::from_labels(&labels(&[("z", "1"), ("a", "2")]))
-                .unwrap()
-                .to_string(),
-            "a=2,z=1"
-        );
+        assert_eq!(Selector::from_labels(&labels(&[("z", "1"), ("a", "2")])).unwrap().to_string(), "a=2,z=1");
         assert!(Selector::from_labels(&labels(&[("a", "-")])).is_err());
         assert_eq!("app=web".parse::<Selector>().unwrap(), sel("app==web"));
     }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-use super::{DeleteOptions, DeleteOutcome, ListParams, ObjectStore, PatchOptions, Subresource, WatchEvent, WatchParams, WriteOptions};
+use super::{
+    DeleteOptions, DeleteOutcome, ListParams, ObjectStore, PatchOptions, Subresource, WatchEvent, WatchParams,
+    WriteOptions,
+};
 use crate::kinds::Pod;
 use crate::patch::Patch;
 use crate::{DynamicObject, Resource, ResourceType, Scope, StoreError};
@@ -88,7 +91,8 @@ impl<K: Resource> Api<K> {
     }
 
     fn encode(&self, obj: &K) -> Result<DynamicObject, StoreError> {
-        let mut d = DynamicObject::from_typed(obj).map_err(|e| StoreError::bad_request(format!("encoding {}: {e}", K::KIND)))?;
+        let mut d = DynamicObject::from_typed(obj)
+            .map_err(|e| StoreError::bad_request(format!("encoding {}: {e}", K::KIND)))?;
         if let Some(ns) = &self.namespace {
             match d.metadata.namespace.as_deref() {
                 None | Some("") => d.metadata.namespace = Some(ns.clone()),
@@ -194,7 +198,10 @@ impl<K: Resource> Api<K> {
     ///
     /// # Errors
     /// `BadRequest` for malformed selectors, `Gone` for a compacted start.
-    pub async fn watch(&self, params: &WatchParams) -> Result<BoxStream<'static, Result<TypedEvent<K>, StoreError>>, StoreError> {
+    pub async fn watch(
+        &self,
+        params: &WatchParams,
+    ) -> Result<BoxStream<'static, Result<TypedEvent<K>, StoreError>>, StoreError> {
         let stream = self.store.watch(&self.rt, self.namespace.as_deref(), params).await?;
         Ok(stream
             .map(|ev| match ev {

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::{DeleteOptions, DeleteOutcome, ListParams, ObjectList, PatchOptions, WatchParams, WatchStream, WriteOptions};
+use super::{
+    DeleteOptions, DeleteOutcome, ListParams, ObjectList, PatchOptions, WatchParams, WatchStream, WriteOptions,
+};
 use crate::patch::Patch;
 use crate::{DynamicObject, ResourceType, StoreError};
 
@@ -47,20 +49,40 @@ use crate::{DynamicObject, ResourceType, StoreError};
 pub trait ObjectStore: Send + Sync {
     /// Creates an object; the store assigns uid, resourceVersion, generation and creationTimestamp
     /// (and a name from `generateName`). Fails with `AlreadyExists` if the name is taken.
-    async fn create(&self, rt: &ResourceType, obj: DynamicObject, opts: &WriteOptions) -> Result<DynamicObject, StoreError>;
+    async fn create(
+        &self,
+        rt: &ResourceType,
+        obj: DynamicObject,
+        opts: &WriteOptions,
+    ) -> Result<DynamicObject, StoreError>;
 
     /// Reads one object. Fails with `NotFound`.
     async fn get(&self, rt: &ResourceType, namespace: Option<&str>, name: &str) -> Result<DynamicObject, StoreError>;
 
     /// Lists objects in a namespace (or all namespaces with `None`) matching the selectors, at one revision.
-    async fn list(&self, rt: &ResourceType, namespace: Option<&str>, params: &ListParams) -> Result<ObjectList, StoreError>;
+    async fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        params: &ListParams,
+    ) -> Result<ObjectList, StoreError>;
 
     /// Replaces an object's spec and metadata; `status` in `obj` is ignored. A set
     /// `metadata.resourceVersion` must be current, else `Conflict`.
-    async fn update(&self, rt: &ResourceType, obj: DynamicObject, opts: &WriteOptions) -> Result<DynamicObject, StoreError>;
+    async fn update(
+        &self,
+        rt: &ResourceType,
+        obj: DynamicObject,
+        opts: &WriteOptions,
+    ) -> Result<DynamicObject, StoreError>;
 
     /// Replaces an object's status only (the `status` subresource).
-    async fn update_status(&self, rt: &ResourceType, obj: DynamicObject, opts: &WriteOptions) -> Result<DynamicObject, StoreError>;
+    async fn update_status(
+        &self,
+        rt: &ResourceType,
+        obj: DynamicObject,
+        opts: &WriteOptions,
+    ) -> Result<DynamicObject, StoreError>;
 
     /// Applies a merge, JSON or strategic merge patch to the object or its status.
     async fn patch(
@@ -90,7 +112,12 @@ pub trait ObjectStore: Send + Sync {
     async fn evict(&self, namespace: &str, pod: &str, opts: &DeleteOptions) -> Result<(), StoreError>;
 
     /// Watches objects of one kind in a namespace (or all with `None`) matching the selectors.
-    async fn watch(&self, rt: &ResourceType, namespace: Option<&str>, params: &WatchParams) -> Result<WatchStream, StoreError>;
+    async fn watch(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        params: &WatchParams,
+    ) -> Result<WatchStream, StoreError>;
 }
 
 #[allow(dead_code)]

@@ -158,10 +158,7 @@ impl StoreError {
 
     /// Whether retrying the same call later may succeed (timeouts, throttling, unavailability).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Timeout { .. } | StoreError::TooManyRequests { .. } | StoreError::Unavailable { .. }
-        )
+        matches!(self, StoreError::Timeout { .. } | StoreError::TooManyRequests { .. } | StoreError::Unavailable { .. })
     }
 
     /// Shorthand for [`StoreError::BadRequest`].

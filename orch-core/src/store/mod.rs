@@ -10,8 +10,8 @@ mod watch;
 pub use api::{Api, TypedEvent, TypedList};
 pub use contract::ObjectStore;
 pub use params::{
-    DeleteOptions, DeleteOutcome, ListParams, ObjectList, PatchOptions, Preconditions, PropagationPolicy, Subresource, WatchParams,
-    WriteOptions,
+    DeleteOptions, DeleteOutcome, ListParams, ObjectList, PatchOptions, Preconditions, PropagationPolicy, Subresource,
+    WatchParams, WriteOptions,
 };
 pub use status::{Status, StatusCause, StatusDetails};
 pub use watch::{WatchEvent, WatchStream};

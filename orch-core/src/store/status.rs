@@ -84,18 +84,30 @@ impl Status {
         };
         match err {
             StoreError::NotFound { resource, name } | StoreError::AlreadyExists { resource, name } => {
-                details = Some(StatusDetails { name: Some(name.clone()), kind: Some(resource.clone()), ..Default::default() });
+                details = Some(StatusDetails {
+                    name: Some(name.clone()),
+                    kind: Some(resource.clone()),
+                    ..Default::default()
+                });
             }
             StoreError::Invalid { kind, name, errors } => {
                 let causes = errors
                     .iter()
                     .map(|e| StatusCause {
-                        reason: serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                        reason: serde_json::to_value(e.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default(),
                         message: e.reason.clone(),
                         field: e.field.clone(),
                     })
                     .collect();
-                details = Some(StatusDetails { name: Some(name.clone()), kind: Some(kind.clone()), causes, ..Default::default() });
+                details = Some(StatusDetails {
+                    name: Some(name.clone()),
+                    kind: Some(kind.clone()),
+                    causes,
+                    ..Default::default()
+                });
             }
             StoreError::TooManyRequests { retry_after_seconds, .. } => {
                 details = Some(StatusDetails { retry_after_seconds: *retry_after_seconds, ..Default::default() });
@@ -129,7 +141,10 @@ impl Status {
                     .split(|c: char| !c.is_ascii_digit() && c != '-')
                     .filter_map(|s| s.parse().ok())
                     .collect();
-                StoreError::Gone { requested: nums.first().copied().unwrap_or(0), compacted: nums.get(1).copied().unwrap_or(0) }
+                StoreError::Gone {
+                    requested: nums.first().copied().unwrap_or(0),
+                    compacted: nums.get(1).copied().unwrap_or(0),
+                }
             }
             (422, _) => StoreError::Invalid {
                 kind: resource,
@@ -139,7 +154,8 @@ impl Status {
                         .causes
                         .into_iter()
                         .map(|c| FieldError {
-                            kind: serde_json::from_value(serde_json::Value::String(c.reason)).unwrap_or(FieldErrorKind::Invalid),
+                            kind: serde_json::from_value(serde_json::Value::String(c.reason))
+                                .unwrap_or(FieldErrorKind::Invalid),
                             field: c.field,
                             reason: c.message,
                         })
@@ -150,11 +166,18 @@ impl Status {
             (401, _) => StoreError::Unauthorized { message: inner("unauthorized: ") },
             (403, _) => StoreError::Forbidden { message: inner("forbidden: ") },
             (413, _) => {
-                let nums: Vec<usize> = self.message.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect();
-                StoreError::TooLarge { size: nums.first().copied().unwrap_or(0), limit: nums.get(1).copied().unwrap_or(0) }
+                let nums: Vec<usize> =
+                    self.message.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect();
+                StoreError::TooLarge {
+                    size: nums.first().copied().unwrap_or(0),
+                    limit: nums.get(1).copied().unwrap_or(0),
+                }
             }
             (415, _) => StoreError::UnsupportedMediaType { message: inner("unsupported media type: ") },
-            (429, _) => StoreError::TooManyRequests { message: inner("too many requests: "), retry_after_seconds: details.retry_after_seconds },
+            (429, _) => StoreError::TooManyRequests {
+                message: inner("too many requests: "),
+                retry_after_seconds: details.retry_after_seconds,
+            },
             (503, _) => StoreError::Unavailable { message: inner("unavailable: ") },
             (504, _) => StoreError::Timeout { message: inner("timeout: ") },
             _ => StoreError::Internal { message: inner("internal error: ") },
@@ -176,7 +199,10 @@ mod tests {
             StoreError::Invalid {
                 kind: "Pod".into(),
                 name: "a".into(),
-                errors: FieldErrors(vec![FieldError::required("spec.containers"), FieldError::invalid("metadata.name", "bad")]),
+                errors: FieldErrors(vec![
+                    FieldError::required("spec.containers"),
+                    FieldError::invalid("metadata.name", "bad"),
+                ]),
             },
             StoreError::Gone { requested: 5, compacted: 10 },
             StoreError::Forbidden { message: "no".into() },

@@ -299,8 +299,7 @@ fn validate_container(
         if m.name.is_empty() {
             errs.push(FieldError::required(p.child("name")));
         } else if !volumes.contains(&m.name) {
-            errs.push(FieldError::new(
-                FieldErrorKind::Invalid,
+            errs.push(FieldError::invalid(
                 p.child("name"),
                 format!("volume {:?} not found: must match the name of a volume of the pod", m.name),
             ));
@@ -1366,7 +1365,7 @@ mod tests {
     fn each_broken_pod_reports_the_exact_field() {
         type Break = fn(&mut Pod);
         let cases: &[(&str, Break, &str)] = &[
-            ("no namespace", |p| p.metadata.namespace = None, "metadata.namespace"),
+            ("namespace malformed", |p| p.metadata.namespace = Some("Shop".into()), "metadata.namespace"),
             ("no containers", |p| p.spec.containers.clear(), "spec.containers"),
             ("container name upper case", |p| c0(p).name = "Web".into(), "spec.containers[0].name"),
             ("container name missing", |p| c0(p).name.clear(), "spec.containers[0].name"),
@@ -1866,7 +1865,7 @@ mod tests {
     #[test]
     fn a_service_with_several_problems_reports_all_of_them() {
         let mut svc = valid_service();
-        svc.metadata.namespace = None;
+        svc.metadata.namespace = Some("Shop".into());
         svc.spec.type_ = Some("ClusterIP".into());
         svc.spec.ports[1].port = 0;
         svc.spec.ports[2].name = None;

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::selector::label::{validate_label_key, validate_label_value};
-use crate::{FieldError, FieldErrors, FieldPath, ObjectMeta, Scope};
+use crate::{FieldError, FieldErrorKind, FieldErrors, FieldPath, ObjectMeta, Scope};
 
 /// A rule a name must follow, such as [`dns1123_label`] or [`dns1123_subdomain`].
 pub type NameRule = fn(&str) -> Result<(), String>;
@@ -300,8 +300,9 @@ pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &Field
 ///
 /// - `name` or `generateName` is set, and follows `name_rule` (for `generateName`, the prefix
 ///   without its trailing `-`);
-/// - `namespace` is set (and a DNS-1123 label) for [`Scope::Namespaced`] kinds and absent for
-///   [`Scope::Cluster`] ones;
+/// - `namespace`, when set, is a DNS-1123 label for [`Scope::Namespaced`] kinds, and is absent
+///   for [`Scope::Cluster`] ones (a namespaced object without one is fine here: manifests usually
+///   leave it out, and the store fills it from the request before it validates);
 /// - label keys and values, annotation keys and total size;
 /// - finalizers are qualified names (like label keys), without duplicates;
 /// - owner references have `apiVersion`, `kind`, `name` and `uid`, and at most one is the controller.
@@ -315,7 +316,7 @@ pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &Field
 ///
 /// let errs = validate_object_meta(&ObjectMeta::named("Web_0"), &path, Scope::Namespaced, dns1123_subdomain);
 /// let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-/// assert_eq!(fields, ["metadata.name", "metadata.namespace"]);
+/// assert_eq!(fields, ["metadata.name"]);
 /// ```
 pub fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, scope: Scope, name_rule: NameRule) -> FieldErrors {
     let mut errs = FieldErrors::default();
@@ -332,16 +333,12 @@ pub fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, scope: Scope, n
             errs.push(FieldError::invalid(path.child("generateName"), format!("invalid prefix: {reason}")));
         }
     } else {
-        errs.push(FieldError::new(
-            crate::FieldErrorKind::Required,
-            path.child("name"),
-            "name or generateName is required",
-        ));
+        errs.push(FieldError::new(FieldErrorKind::Required, path.child("name"), "name or generateName is required"));
     }
 
     let namespace = meta.namespace.as_deref().unwrap_or("");
     match scope {
-        Scope::Namespaced if namespace.is_empty() => errs.push(FieldError::required(path.child("namespace"))),
+        Scope::Namespaced if namespace.is_empty() => {}
         Scope::Namespaced => {
             if let Err(reason) = dns1123_label(namespace) {
                 errs.push(FieldError::invalid(path.child("namespace"), reason));
@@ -389,7 +386,7 @@ pub fn validate_object_meta(meta: &ObjectMeta, path: &FieldPath, scope: Scope, n
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FieldErrorKind, OwnerReference};
+    use crate::OwnerReference;
 
     fn check(rule: NameRule, cases: &[(&str, bool)]) {
         for (input, ok) in cases {
@@ -627,14 +624,6 @@ mod tests {
                 Invalid,
             ),
             (
-                "namespace missing",
-                ObjectMeta::named("ok"),
-                Scope::Namespaced,
-                dns1123_subdomain,
-                "metadata.namespace",
-                Required,
-            ),
-            (
                 "namespace malformed",
                 ObjectMeta::named("ok").in_namespace("Team_A"),
                 Scope::Namespaced,
@@ -741,7 +730,6 @@ mod tests {
             fields,
             [
                 "metadata.name",
-                "metadata.namespace",
                 "metadata.labels[app]",
                 "metadata.finalizers[0]",
                 "metadata.ownerReferences[0].apiVersion",

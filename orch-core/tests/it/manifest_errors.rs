@@ -13,14 +13,26 @@ fn bad_manifests_give_errors_that_name_the_place() {
         ("tab indentation", b"apiVersion: v1\nkind: Pod\nmetadata:\n\tname: a\n".to_vec(), "document 0: line 4"),
         ("truncated JSON", br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"#.to_vec(), "document 0: line 1"),
         ("JSON trailing garbage", br#"{"apiVersion":"v1","kind":"Pod"} }"#.to_vec(), "document 1"),
-        ("invalid UTF-8", b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: \xc3\x28\n".to_vec(), "line 4, column 9: invalid UTF-8"),
+        (
+            "invalid UTF-8",
+            b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: \xc3\x28\n".to_vec(),
+            "line 4, column 9: invalid UTF-8",
+        ),
         ("bare list document", b"- a\n- b\n".to_vec(), "found a list"),
         ("scalar document", b"hello\n".to_vec(), "found a string"),
         ("missing kind", b"apiVersion: v1\nmetadata: {name: a}\n".to_vec(), "kind: required value"),
-        ("missing apiVersion in second doc", b"apiVersion: v1\nkind: Pod\n---\nkind: Pod\n".to_vec(), "document 1 (line 4): apiVersion: required value"),
+        (
+            "missing apiVersion in second doc",
+            b"apiVersion: v1\nkind: Pod\n---\nkind: Pod\n".to_vec(),
+            "document 1 (line 4): apiVersion: required value",
+        ),
         ("kind of wrong type", b"apiVersion: v1\nkind: [Pod]\n".to_vec(), "kind: must be a string"),
         ("metadata of wrong type", b"apiVersion: v1\nkind: Pod\nmetadata: [a]\n".to_vec(), "metadata"),
-        ("labels of wrong type", b"apiVersion: v1\nkind: Pod\nmetadata: {labels: {a: [1]}}\n".to_vec(), "metadata.labels.a"),
+        (
+            "labels of wrong type",
+            b"apiVersion: v1\nkind: Pod\nmetadata: {labels: {a: [1]}}\n".to_vec(),
+            "metadata.labels.a",
+        ),
         ("deep nesting", deep.into_bytes(), "document 0"),
         ("deep JSON nesting", deep_json.into_bytes(), "recursion limit"),
         ("List items not a list", b"apiVersion: v1\nkind: List\nitems: 3\n".to_vec(), "items: must be a list"),
@@ -37,11 +49,20 @@ fn bad_manifests_give_errors_that_name_the_place() {
 #[test]
 fn wrong_field_types_are_named_by_path_when_decoding_typed() {
     let cases = [
-        ("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: http}]}]}\n", "spec.containers[0].ports[0].containerPort"),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: http}]}]}\n",
+            "spec.containers[0].ports[0].containerPort",
+        ),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: {name: c}}\n", "spec.containers"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {priority: 99999999999999999999}\n", "spec.priority"),
-        ("apiVersion: v1\nkind: Pod\nmetadata: {name: a, creationTimestamp: yesterday}\n", "metadata.creationTimestamp"),
-        ("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {terminationGracePeriodSeconds: 1.5}\n", "spec.terminationGracePeriodSeconds"),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, creationTimestamp: yesterday}\n",
+            "metadata.creationTimestamp",
+        ),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {terminationGracePeriodSeconds: 1.5}\n",
+            "spec.terminationGracePeriodSeconds",
+        ),
     ];
     for (text, path) in cases {
         let err = manifest::parse_typed::<Pod>(text).unwrap_err();
@@ -70,7 +91,9 @@ fn unknown_kinds_are_refused_without_panicking() {
 
 #[test]
 fn empty_documents_and_comments_are_skipped() {
-    let objs = manifest::parse("# header\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n# trailing\n").unwrap();
+    let objs =
+        manifest::parse("# header\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n# trailing\n")
+            .unwrap();
     assert_eq!(objs.len(), 1);
     assert!(manifest::parse("").unwrap().is_empty());
 }
