@@ -5,5 +5,9 @@
 //! the object `Registry` that implements orch-core's `ObjectStore` contract over any `KvStore`.
 
 pub mod kv;
+pub mod registry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use kv::{KvError, KvStore};
+pub use registry::{Registry, RegistryConfig};

@@ -263,6 +263,22 @@ impl Requirement {
         &self.values
     }
 
+    /// The one key and value this requirement demands (`k=v`, or `k in (v)`), if it demands exactly one;
+    /// used to index watchers by label.
+    ///
+    /// ```
+    /// use orch_core::Selector;
+    /// let s = Selector::parse("app=web,tier in (a,b)").unwrap();
+    /// let eq: Vec<_> = s.requirements().iter().filter_map(|r| r.equals_value()).collect();
+    /// assert_eq!(eq, [("app", "web")]);
+    /// ```
+    pub fn equals_value(&self) -> Option<(&str, &str)> {
+        match (self.op, self.values.as_slice()) {
+            (Op::Equals | Op::In, [v]) => Some((&self.key, v)),
+            _ => None,
+        }
+    }
+
     /// Whether `labels` satisfy this requirement.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         let found = labels.get(&self.key);

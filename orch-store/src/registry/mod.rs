@@ -1,0 +1,21 @@
+//! The object `Registry`: orch-core's `ObjectStore` contract over any `KvStore`.
+
+mod admission;
+mod codec;
+mod config;
+mod core;
+mod delete;
+pub mod keys;
+mod object_store;
+mod read;
+mod uid;
+mod watch;
+mod watch_hub;
+mod watch_queue;
+mod write;
+
+pub use admission::{AdmissionRequest, EvictionGuard, MutatingAdmission, Operation, ValidatingAdmission};
+pub use config::RegistryConfig;
+pub use core::{Registry, RegistryBuilder};
+pub use delete::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+pub use uid::UidGenerator;
