@@ -8,3 +8,14 @@
 
 pub mod field;
 pub mod label;
+
+/// Writes `items` separated by commas: the display form of a selector.
+fn write_comma_separated<T: std::fmt::Display>(f: &mut std::fmt::Formatter<'_>, items: &[T]) -> std::fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(",")?;
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
+}
