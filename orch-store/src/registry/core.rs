@@ -135,6 +135,27 @@ impl Registry {
         }
     }
 
+    /// A registry over a fresh in-memory store, on the system clock and the current tokio runtime:
+    /// the quickest way to an in-process control plane.
+    ///
+    /// # Errors
+    /// Only if the bootstrap namespaces cannot be written (not expected in memory).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use orch_core::{Api, kinds::Namespace};
+    /// let registry = orch_store::Registry::in_memory().await.unwrap();
+    /// let namespaces: Api<Namespace> = Api::all(std::sync::Arc::new(registry));
+    /// assert!(namespaces.get("kube-system").await.is_ok());
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub async fn in_memory() -> Result<Registry, StoreError> {
+        use orch_core::runtime::{SystemClock, TokioSpawn};
+        let kv: Arc<dyn KvStore> = Arc::new(crate::mem::MemKv::new());
+        Registry::builder(kv, Arc::new(SystemClock), Arc::new(TokioSpawn::current())).build().await
+    }
+
     /// Registers a typed kind at run time; it is served exactly like the built-ins from then on.
     ///
     /// # Errors
