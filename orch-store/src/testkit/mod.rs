@@ -1,5 +1,12 @@
 //! Contract test kits that every backend passes (feature `testkit`).
 //!
 //! - [`object`]: the object-store contract, over any `Arc<dyn ObjectStore>`.
+//! - [`kv`]: the KV contract, over any `Arc<dyn KvStore>`.
 
+pub mod kv;
+mod kv_lease;
+mod kv_range;
+mod kv_txn;
+mod kv_watch;
 pub mod object;
+pub mod etcd_server;
