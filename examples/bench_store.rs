@@ -203,6 +203,10 @@ fn row(name: &str, f: Figures) {
 }
 
 fn main() {
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("registry") {
+        println!("registry pod creates/s: {:.0}", registry_creates(scale(100_000)));
+        return;
+    }
     let (mem_bytes_per_key, mem_over_raw) = {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(memory_per_key(scale(1_000_000)))

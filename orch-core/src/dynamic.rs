@@ -46,10 +46,13 @@ impl DynamicObject {
     /// # Errors
     /// When the value cannot be serialized to a JSON object (a `Serialize` impl that fails or is not a map).
     pub fn from_typed<K: Resource>(obj: &K) -> Result<Self, serde_json::Error> {
-        let value = serde_json::to_value(obj)?;
-        let mut out: DynamicObject = serde_json::from_value(value)?;
-        out.types = TypeMeta::new(K::api_version(), K::KIND);
-        Ok(out)
+        let Value::Object(mut data) = serde_json::to_value(obj)? else {
+            return Err(serde::ser::Error::custom(format!("kind {} does not serialize to a JSON object", K::KIND)));
+        };
+        data.remove("metadata");
+        data.remove("apiVersion");
+        data.remove("kind");
+        Ok(DynamicObject { types: TypeMeta::new(K::api_version(), K::KIND), metadata: obj.meta().clone(), data })
     }
 
     /// Decodes into a typed kind; a field of the wrong shape is reported with its path.
@@ -57,9 +60,14 @@ impl DynamicObject {
     /// # Errors
     /// One [`FieldError`] naming the first field that does not fit `K`.
     pub fn to_typed<K: Resource>(&self) -> Result<K, FieldErrors> {
-        let value = self.to_value();
+        // Decode straight from the borrowed fields (no deep copy of spec and status); only when
+        // that fails, decode again tracking the path so the error can name the field.
+        let meta = serde_json::to_value(&self.metadata).unwrap_or(Value::Null);
+        if let Ok(obj) = K::deserialize(BorrowedObject { obj: self, meta: &meta }) {
+            return Ok(obj);
+        }
         let mut track = serde_path_to_error::Track::new();
-        let de = serde_path_to_error::Deserializer::new(&value, &mut track);
+        let de = serde_path_to_error::Deserializer::new(BorrowedObject { obj: self, meta: &meta }, &mut track);
         K::deserialize(de).map_err(|e| {
             let path = track.path().to_string();
             let path = if path == "." { String::new() } else { path };
@@ -156,8 +164,12 @@ impl<'de> Deserialize<'de> for DynamicObject {
                             // list positionally into the struct's fields.
                             out.metadata = match map.next_value::<Value>()? {
                                 Value::Null => ObjectMeta::default(),
-                                v @ Value::Object(_) => serde_path_to_error::deserialize::<_, ObjectMeta>(v)
-                                    .map_err(|e| de::Error::custom(format!("metadata.{}: {}", e.path(), e.inner())))?,
+                                v @ Value::Object(_) => match ObjectMeta::deserialize(&v) {
+                                    Ok(meta) => meta,
+                                    Err(_) => serde_path_to_error::deserialize::<_, ObjectMeta>(v).map_err(|e| {
+                                        de::Error::custom(format!("metadata.{}: {}", e.path(), e.inner()))
+                                    })?,
+                                },
                                 _ => return Err(de::Error::custom("metadata: expected an object")),
                             };
                         }
@@ -171,5 +183,62 @@ impl<'de> Deserialize<'de> for DynamicObject {
             }
         }
         d.deserialize_map(V).map_err(|e: D::Error| de::Error::custom(e))
+    }
+}
+
+/// A deserializer over a borrowed object: `apiVersion` and `kind` as strings, `metadata` from its
+/// JSON form, every other field straight from the stored JSON.
+struct BorrowedObject<'a> {
+    obj: &'a DynamicObject,
+    meta: &'a Value,
+}
+
+enum Field<'a> {
+    Str(&'a str),
+    Json(&'a Value),
+}
+
+struct BorrowedFields<'a> {
+    fields: std::vec::IntoIter<(&'a str, Field<'a>)>,
+    next: Option<Field<'a>>,
+}
+
+impl<'de> Deserializer<'de> for BorrowedObject<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        let mut fields = Vec::with_capacity(3 + self.obj.data.len());
+        fields.push(("apiVersion", Field::Str(&self.obj.types.api_version)));
+        fields.push(("kind", Field::Str(&self.obj.types.kind)));
+        fields.push(("metadata", Field::Json(self.meta)));
+        fields.extend(self.obj.data.iter().map(|(k, v)| (k.as_str(), Field::Json(v))));
+        visitor.visit_map(BorrowedFields { fields: fields.into_iter(), next: None })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> MapAccess<'de> for BorrowedFields<'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<S: de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Self::Error> {
+        match self.fields.next() {
+            Some((key, value)) => {
+                self.next = Some(value);
+                seed.deserialize(de::value::BorrowedStrDeserializer::new(key)).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<S: de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Self::Error> {
+        match self.next.take() {
+            Some(Field::Str(s)) => seed.deserialize(de::value::BorrowedStrDeserializer::new(s)),
+            Some(Field::Json(v)) => seed.deserialize(v),
+            None => Err(de::Error::custom("value requested before its key")),
+        }
     }
 }

@@ -110,6 +110,7 @@ pub enum KindRegistryError {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct KindRegistry {
+    by_type: HashMap<ResourceType, Arc<KindInfo>>,
     by_kind: HashMap<(String, String, String), Arc<KindInfo>>,
     by_plural: HashMap<(String, String, String), Arc<KindInfo>>,
 }
@@ -165,6 +166,7 @@ impl KindRegistry {
             });
         }
         let info = Arc::new(info);
+        self.by_type.insert(info.resource_type.clone(), info.clone());
         self.by_kind.insert(kkey, info.clone());
         self.by_plural.insert(pkey, info.clone());
         Ok(info)
@@ -174,6 +176,12 @@ impl KindRegistry {
     pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<&Arc<KindInfo>> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         self.by_kind.get(&(group.to_owned(), version.to_owned(), kind.to_owned()))
+    }
+
+    /// Looks up the kind a resource type names: an exact match without allocating, else by
+    /// group, version and plural.
+    pub fn get(&self, rt: &ResourceType) -> Option<&Arc<KindInfo>> {
+        self.by_type.get(rt).or_else(|| self.by_plural(&rt.group, &rt.version, &rt.plural))
     }
 
     /// Looks a kind up by group, version and plural (as in an API path).

@@ -144,14 +144,34 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.secs.div_euclid(86_400);
-        let rem = self.secs.rem_euclid(86_400);
-        let (y, mo, d) = civil_from_days(days);
-        write!(f, "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)?;
-        if self.nanos != 0 {
-            write!(f, ".{:06}", self.nanos / 1000)?;
+        // Written digit by digit into a stack buffer: timestamps are formatted on every object write.
+        fn put(buf: &mut [u8], at: usize, width: usize, mut v: u64) {
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
         }
-        f.write_str("Z")
+        let days = self.secs.div_euclid(86_400);
+        let rem = self.secs.rem_euclid(86_400) as u64;
+        let (y, mo, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return write!(f, "{y}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60);
+        }
+        let mut buf = *b"0000-00-00T00:00:00.000000Z";
+        put(&mut buf, 0, 4, y as u64);
+        put(&mut buf, 5, 2, mo as u64);
+        put(&mut buf, 8, 2, d as u64);
+        put(&mut buf, 11, 2, rem / 3600);
+        put(&mut buf, 14, 2, rem % 3600 / 60);
+        put(&mut buf, 17, 2, rem % 60);
+        let text = if self.nanos != 0 {
+            put(&mut buf, 20, 6, (self.nanos / 1000) as u64);
+            &buf[..]
+        } else {
+            buf[19] = b'Z';
+            &buf[..20]
+        };
+        f.write_str(std::str::from_utf8(text).map_err(|_| fmt::Error)?)
     }
 }
 

@@ -177,15 +177,44 @@ impl FieldPath {
     }
     /// The path of a named child field.
     pub fn child(&self, name: &str) -> Self {
-        if self.0.is_empty() { FieldPath(name.to_owned()) } else { FieldPath(format!("{}.{}", self.0, name)) }
+        if self.0.is_empty() {
+            return FieldPath(name.to_owned());
+        }
+        // Built by hand rather than with `format!`: validators make many paths and most are never shown.
+        let mut s = String::with_capacity(self.0.len() + 1 + name.len());
+        s.push_str(&self.0);
+        s.push('.');
+        s.push_str(name);
+        FieldPath(s)
     }
     /// The path of a list element.
     pub fn index(&self, i: usize) -> Self {
-        FieldPath(format!("{}[{}]", self.0, i))
+        let mut digits = [0u8; 20];
+        let mut n = i;
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut s = String::with_capacity(self.0.len() + 2 + digits.len() - at);
+        s.push_str(&self.0);
+        s.push('[');
+        s.extend(digits[at..].iter().map(|d| *d as char));
+        s.push(']');
+        FieldPath(s)
     }
     /// The path of a map entry.
     pub fn key(&self, k: &str) -> Self {
-        FieldPath(format!("{}[{}]", self.0, k))
+        let mut s = String::with_capacity(self.0.len() + 2 + k.len());
+        s.push_str(&self.0);
+        s.push('[');
+        s.push_str(k);
+        s.push(']');
+        FieldPath(s)
     }
     /// The path as a string.
     pub fn as_str(&self) -> &str {

@@ -202,7 +202,7 @@ impl Registry {
     /// Looks up the kind of a resource type.
     pub(super) fn kind(&self, rt: &ResourceType) -> Result<Arc<KindInfo>, StoreError> {
         let kinds = self.inner.kinds.read().unwrap_or_else(|e| e.into_inner());
-        kinds.by_plural(&rt.group, &rt.version, &rt.plural).cloned().ok_or_else(|| StoreError::NotFound {
+        kinds.get(rt).cloned().ok_or_else(|| StoreError::NotFound {
             resource: rt.group_resource(),
             name: format!("(the server does not serve {}/{})", rt.api_version(), rt.plural),
         })

@@ -41,7 +41,8 @@ impl Registry {
                 let prefix = obj.metadata.generate_name.clone().unwrap_or_default();
                 obj.metadata.name = Some(format!("{prefix}{}", self.inner.uids.name_suffix()));
             }
-            let mut candidate = obj.clone();
+            // Only a generated name can be retried; otherwise the object is used up by this attempt.
+            let mut candidate = if generated { obj.clone() } else { std::mem::take(&mut obj) };
             self.admit(&info, Operation::Create, None, &mut candidate, dry_run).await?;
             let name = candidate.name().to_owned();
             let bytes = codec::encode(&candidate, self.inner.config.max_object_bytes)?;
@@ -63,14 +64,31 @@ impl Registry {
 
     /// Refuses creates in a namespace that does not exist or is being deleted.
     async fn check_namespace_accepts(&self, namespace: &str) -> Result<(), StoreError> {
-        let rt = <orch_core::kinds::Namespace as orch_core::Resource>::resource_type();
-        match self.read(&keys::object_key(&rt, "", namespace)).await? {
-            None => Err(not_found(&rt, "", namespace)),
-            Some(ns) if ns.metadata.deletion_timestamp.is_some() => Err(StoreError::Forbidden {
-                message: format!("unable to create new content in namespace {namespace} because it is being terminated"),
-            }),
-            Some(_) => Ok(()),
+        /// Just the part of a stored namespace this check reads (the rest is skipped, not decoded).
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            #[serde(default)]
+            metadata: StoredMeta,
         }
+        #[derive(serde::Deserialize, Default)]
+        struct StoredMeta {
+            #[serde(default, rename = "deletionTimestamp")]
+            deletion_timestamp: Option<serde::de::IgnoredAny>,
+        }
+        let rt = <orch_core::kinds::Namespace as orch_core::Resource>::resource_type();
+        let key = keys::object_key(&rt, "", namespace);
+        let resp = self.inner.kv.range(crate::kv::RangeRequest::key(key)).await?;
+        let Some(kv) = resp.kvs.first() else {
+            return Err(not_found(&rt, "", namespace));
+        };
+        let stored: Stored = serde_json::from_slice(&kv.value)
+            .map_err(|e| StoreError::internal(format!("corrupt namespace {namespace:?} in the store: {e}")))?;
+        if stored.metadata.deletion_timestamp.is_some() {
+            return Err(StoreError::Forbidden {
+                message: format!("unable to create new content in namespace {namespace} because it is being terminated"),
+            });
+        }
+        Ok(())
     }
 
     pub(super) async fn update_object(
