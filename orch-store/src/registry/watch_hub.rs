@@ -257,9 +257,9 @@ fn candidates(st: &HubState, ev: &HubEvent) -> Vec<u64> {
     add(&IndexKey::None);
     for obj in std::iter::once(&ev.object).chain(ev.prev.iter()) {
         add(&IndexKey::Namespace(obj.namespace().to_owned()));
-        if let Some(node) = obj.spec().and_then(|s| s.get("nodeName")).and_then(|n| n.as_str()) {
-            add(&IndexKey::Node(node.to_owned()));
-        }
+        // Watchers of `spec.nodeName=` (unbound pods, the scheduler's view) are indexed under "".
+        let node = obj.spec().and_then(|s| s.get("nodeName")).and_then(|n| n.as_str()).unwrap_or("");
+        add(&IndexKey::Node(node.to_owned()));
         for (k, v) in &obj.metadata.labels {
             add(&IndexKey::Label(k.clone(), v.clone()));
         }

@@ -28,10 +28,7 @@ impl Registry {
         obj.metadata.deletion_timestamp = None;
         obj.metadata.deletion_grace_period_seconds = None;
         if info.has_status {
-            obj.data.remove("status");
-            if rt.kind == "Pod" && rt.group.is_empty() {
-                obj.data.insert("status".into(), json!({ "phase": "Pending" }));
-            }
+            initial_status(rt, &mut obj);
         }
         if !namespace.is_empty() && rt.kind != "Namespace" {
             self.check_namespace_accepts(&namespace).await?;
@@ -277,6 +274,24 @@ pub(super) fn namespace_of(rt: &ResourceType, obj: &DynamicObject) -> Result<Str
         (true, true) => Err(StoreError::bad_request(format!("{} objects need metadata.namespace", rt.kind))),
         (false, false) => Err(StoreError::bad_request(format!("{} objects are cluster-scoped: metadata.namespace must be empty", rt.kind))),
         _ => Ok(ns),
+    }
+}
+
+/// The status an object starts with, as Kubernetes' create strategies set it: pods start
+/// `Pending`, namespaces `Active`, nodes keep what their agent registers (capacity, addresses),
+/// every other kind starts with no status (its controller writes it).
+fn initial_status(rt: &ResourceType, obj: &mut DynamicObject) {
+    match (rt.group.as_ref(), rt.kind.as_ref()) {
+        ("", "Node") => {}
+        ("", "Pod") => {
+            obj.data.insert("status".into(), json!({ "phase": "Pending" }));
+        }
+        ("", "Namespace") => {
+            obj.data.insert("status".into(), json!({ "phase": "Active" }));
+        }
+        _ => {
+            obj.data.remove("status");
+        }
     }
 }
 

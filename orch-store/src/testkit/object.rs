@@ -330,6 +330,33 @@ pub async fn watch_selectors_turn_enter_and_leave_into_added_and_deleted(store: 
     assert!(rv(&p) > rv(&created));
 }
 
+/// A watch of `spec.nodeName=` (the scheduler's view) sees unbound pods arrive and leave when bound.
+pub async fn watch_of_unbound_pods_sees_them_leave_when_bound(store: Arc<dyn ObjectStore>) {
+    let ns = fresh_namespace(&store, "unbound").await;
+    let pods: Api<Pod> = Api::namespaced(store.clone(), &ns);
+    let mut w = pods.watch(&WatchParams::default().fields("spec.nodeName=")).await.expect("watch");
+    pods.create(&pod("a")).await.expect("create");
+    assert_eq!(name_of(&next_event(&mut w).await), ("ADDED", "a".to_owned()));
+    pods.bind("a", "node-1").await.expect("bind");
+    assert_eq!(name_of(&next_event(&mut w).await), ("DELETED", "a".to_owned()));
+}
+
+/// A node keeps the status its agent registers it with; a pod starts `Pending` whatever it was sent with.
+pub async fn create_keeps_node_status_and_resets_pod_status(store: Arc<dyn ObjectStore>) {
+    use orch_core::kinds::Node;
+    let nodes: Api<Node> = Api::all(store.clone());
+    let name = format!("node-status-{}", NEXT.fetch_add(1, Ordering::SeqCst));
+    let mut node = Node { metadata: ObjectMeta::named(name.clone()), ..Default::default() };
+    node.status.capacity.insert("cpu".into(), orch_core::Quantity::from("4"));
+    let created = nodes.create(&node).await.expect("create node");
+    assert_eq!(created.status.capacity["cpu"].0, "4");
+    let ns = fresh_namespace(&store, "podstatus").await;
+    let pods: Api<Pod> = Api::namespaced(store, &ns);
+    let mut p = pod("a");
+    p.status.phase = Some("Running".into());
+    assert_eq!(pods.create(&p).await.expect("create pod").status.phase.as_deref(), Some("Pending"));
+}
+
 /// A dry run validates and returns the result but writes nothing.
 pub async fn dry_run_writes_nothing(store: Arc<dyn ObjectStore>) {
     let ns = fresh_namespace(&store, "dryrun").await;

@@ -49,6 +49,8 @@ contract!(
     watch_selectors_turn_enter_and_leave_into_added_and_deleted,
     dry_run_writes_nothing,
     watch_versions_never_decrease,
+    watch_of_unbound_pods_sees_them_leave_when_bound,
+    create_keeps_node_status_and_resets_pod_status,
 );
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]

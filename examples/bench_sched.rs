@@ -1,0 +1,203 @@
+//! The scheduler benchmark, after Kubernetes' scheduler_perf SchedulingBasic: 5,000 nodes
+//! (4 CPU, 32 GiB, 110 pods), 1,000 pods already placed, then 10,000 pods of 100m / 500 MiB
+//! scheduled with the default plugins and bound in the in-memory store. Also the shapes with
+//! every node scored, with required node affinity, and with pod anti-affinity.
+//!
+//! `cargo run --release --example bench_sched` (sizes scale with `BENCH_SCALE=0.1`). Prints a
+//! table and, last, one JSON line. Preemption is not measured yet (its key is omitted).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use orch_core::kinds::{
+    Affinity, Container, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodAffinity,
+    PodAffinityTerm,
+};
+use orch_core::runtime::{SystemClock, TokioSpawn};
+use orch_core::store::Api;
+use orch_core::{LabelSelector, ObjectMeta, ObjectStore};
+use orch_sched::{PluginRegistry, Profile, Scheduler, SchedulerConfig};
+use orch_store::Registry;
+
+fn scale(n: usize) -> usize {
+    let f: f64 = std::env::var("BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    ((n as f64 * f) as usize).max(10)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Basic,
+    FullScore,
+    NodeAffinity,
+    AntiAffinity,
+}
+
+struct Figures {
+    pods: usize,
+    per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn node(i: usize) -> Node {
+    let name = format!("node-{i:05}");
+    let meta = ObjectMeta::named(&name)
+        .with_label("kubernetes.io/hostname", &name)
+        .with_label("topology.kubernetes.io/zone", format!("zone-{}", i % 10));
+    let mut n = Node { metadata: meta, ..Default::default() };
+    for (k, v) in [("cpu", "4"), ("memory", "32Gi"), ("pods", "110")] {
+        n.status.allocatable.insert(k.into(), v.into());
+        n.status.capacity.insert(k.into(), v.into());
+    }
+    n
+}
+
+fn pod(name: String, shape: Shape, i: usize) -> Pod {
+    let mut p = Pod { metadata: ObjectMeta::named(name).in_namespace("default"), ..Default::default() };
+    let mut c = Container { name: "pause".into(), image: "registry.k8s.io/pause:3.10".into(), ..Default::default() };
+    c.resources.requests.insert("cpu".into(), "100m".into());
+    c.resources.requests.insert("memory".into(), "500Mi".into());
+    p.spec.containers.push(c);
+    match shape {
+        Shape::NodeAffinity => {
+            let zones = (0..5).map(|z| format!("zone-{z}")).collect();
+            let req = NodeSelectorRequirement {
+                key: "topology.kubernetes.io/zone".into(),
+                operator: "In".into(),
+                values: zones,
+            };
+            let term = NodeSelectorTerm { match_expressions: vec![req], ..Default::default() };
+            let na = NodeAffinity {
+                required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                    node_selector_terms: vec![term],
+                }),
+                ..Default::default()
+            };
+            p.spec.affinity = Some(Affinity { node_affinity: Some(na), ..Default::default() });
+        }
+        Shape::AntiAffinity => {
+            let group = format!("g{}", i % 500);
+            p.metadata.labels.insert("group".into(), group.clone());
+            let sel = LabelSelector { match_labels: [("group".to_owned(), group)].into(), ..Default::default() };
+            let term = PodAffinityTerm {
+                label_selector: Some(sel),
+                topology_key: "kubernetes.io/hostname".into(),
+                ..Default::default()
+            };
+            let anti =
+                PodAffinity { required_during_scheduling_ignored_during_execution: vec![term], ..Default::default() };
+            p.spec.affinity = Some(Affinity { pod_anti_affinity: Some(anti), ..Default::default() });
+        }
+        _ => {}
+    }
+    p
+}
+
+/// Runs `f(i)` for `0..n` with `width` concurrent tasks.
+async fn concurrently<F, Fut>(n: usize, width: usize, f: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    futures::stream::iter(0..n).map(f).buffer_unordered(width).collect::<Vec<()>>().await;
+}
+
+async fn run(shape: Shape, nodes: usize, placed: usize, pods: usize) -> Figures {
+    let store: Arc<dyn ObjectStore> = Arc::new(Registry::in_memory().await.expect("registry"));
+    let node_api: Api<Node> = Api::all(store.clone());
+    let pod_api: Api<Pod> = Api::namespaced(store.clone(), "default");
+    concurrently(nodes, 64, |i| {
+        let api = node_api.clone();
+        async move {
+            let n = node(i);
+            let mut created = api.create(&n).await.expect("node");
+            created.status = n.status;
+            api.update_status(&created).await.expect("node status");
+        }
+    })
+    .await;
+    concurrently(placed, 64, |i| {
+        let api = pod_api.clone();
+        async move {
+            let mut p = pod(format!("placed-{i:05}"), Shape::Basic, i);
+            p.spec.node_name = Some(format!("node-{:05}", i % nodes));
+            api.create(&p).await.expect("placed pod");
+        }
+    })
+    .await;
+    concurrently(pods, 64, |i| {
+        let api = pod_api.clone();
+        async move {
+            api.create(&pod(format!("pod-{i:05}"), shape, i)).await.expect("pod");
+        }
+    })
+    .await;
+    let mut profile = Profile::default_profile();
+    if shape == Shape::FullScore {
+        profile = profile.percentage_of_nodes_to_score(100);
+    }
+    let config = SchedulerConfig::default().profiles(vec![profile]);
+    let sched = Scheduler::new(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(TokioSpawn::current()),
+        config,
+        PluginRegistry::with_defaults(),
+    )
+    .expect("scheduler");
+    sched.start();
+    while !sched.is_synced() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(600);
+    while (sched.stats().bound as usize) < pods && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let elapsed = start.elapsed();
+    let stats = sched.stats();
+    sched.stop();
+    let ms = |q: f64| stats.latency_quantile(q).map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    Figures {
+        pods: stats.bound as usize,
+        per_s: stats.bound as f64 / elapsed.as_secs_f64(),
+        p50_ms: ms(0.5),
+        p99_ms: ms(0.99),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let (nodes, placed, pods) = (scale(5000), scale(1000), scale(10000));
+    let anti_pods = scale(2000);
+    println!("{nodes} nodes, {placed} placed pods");
+    println!("{:<28} {:>8} {:>12} {:>10} {:>10}", "shape", "pods", "pods/s", "p50 ms", "p99 ms");
+    let mut results = Vec::new();
+    for (name, shape, n) in [
+        ("basic", Shape::Basic, pods),
+        ("basic_full_score", Shape::FullScore, pods),
+        ("node_affinity", Shape::NodeAffinity, pods),
+        ("anti_affinity", Shape::AntiAffinity, anti_pods),
+    ] {
+        let f = run(shape, nodes, placed, n).await;
+        println!("{name:<28} {:>8} {:>12.1} {:>10.2} {:>10.2}", f.pods, f.per_s, f.p50_ms, f.p99_ms);
+        results.push((name, f));
+    }
+    let get = |k: &str| results.iter().find(|(n, _)| *n == k).map_or(0.0, |(_, f)| f.per_s);
+    let basic = &results[0].1;
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "sched",
+            "nodes": nodes,
+            "pods": pods,
+            "basic_pods_per_s": (get("basic") * 10.0).round() / 10.0,
+            "basic_full_score_pods_per_s": (get("basic_full_score") * 10.0).round() / 10.0,
+            "node_affinity_pods_per_s": (get("node_affinity") * 10.0).round() / 10.0,
+            "anti_affinity_pods_per_s": (get("anti_affinity") * 10.0).round() / 10.0,
+            "basic_p50_ms": (basic.p50_ms * 100.0).round() / 100.0,
+            "basic_p99_ms": (basic.p99_ms * 100.0).round() / 100.0,
+        })
+    );
+}

@@ -1,0 +1,203 @@
+//! The filtering half of a scheduling cycle: PreFilter, sampling, and Filter over nodes in parallel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+use crate::{NodeInfo, PodInfo, Snapshot};
+
+/// Below this many nodes every node is evaluated (Kubernetes' `minFeasibleNodesToFind`).
+pub const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
+/// The adaptive percentage never goes below this (Kubernetes' `minFeasibleNodesPercentageToFind`).
+pub const MIN_FEASIBLE_NODES_PERCENTAGE: usize = 5;
+
+/// How many feasible nodes to look for among `all` nodes: all of them below 100 nodes or at
+/// 100%; otherwise `percentage` of them (adaptive when `None`: 50% minus 1% per 125 nodes, at
+/// least 5%), and never fewer than 100.
+///
+/// ```
+/// use orch_sched::num_feasible_nodes_to_find;
+/// assert_eq!(num_feasible_nodes_to_find(50, None), 50);
+/// assert_eq!(num_feasible_nodes_to_find(5000, None), 500);   // 50 - 5000/125 = 10%
+/// assert_eq!(num_feasible_nodes_to_find(20000, None), 1000); // floor of 5%
+/// assert_eq!(num_feasible_nodes_to_find(5000, Some(100)), 5000);
+/// assert_eq!(num_feasible_nodes_to_find(500, Some(1)), 100);
+/// ```
+pub fn num_feasible_nodes_to_find(all: usize, percentage: Option<u32>) -> usize {
+    if all < MIN_FEASIBLE_NODES_TO_FIND || percentage.is_some_and(|p| p >= 100) {
+        return all;
+    }
+    let pct = match percentage {
+        Some(p) if p > 0 => p as usize,
+        _ => (50usize.saturating_sub(all / 125)).max(MIN_FEASIBLE_NODES_PERCENTAGE),
+    };
+    (all * pct / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
+}
+
+/// Where a pod goes, and how much of the cluster was looked at to decide it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleResult {
+    /// The chosen node.
+    pub node: String,
+    /// Nodes run through Filter.
+    pub evaluated_nodes: usize,
+    /// Nodes that passed Filter.
+    pub feasible_nodes: usize,
+}
+
+/// Why a cycle did not place the pod.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// No node fits (the normal "unschedulable").
+    #[error("{0}")]
+    Fit(Box<FitError>),
+    /// A plugin failed with `Error`.
+    #[error("plugin error: {0}")]
+    Plugin(Status),
+}
+
+struct Chunk {
+    feasible: Vec<Arc<NodeInfo>>,
+    rejected: Vec<(Arc<NodeInfo>, Status)>,
+    error: Option<Status>,
+    processed: usize,
+}
+
+impl Framework {
+    /// PreFilter on every plugin; node restrictions are intersected.
+    pub fn run_pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot) -> PreFilterResult {
+        let mut out = PreFilterResult::default();
+        for p in &self.pre_filter {
+            let r = p.plugin.pre_filter(state, pod, snapshot);
+            if r.status.is_skip() {
+                state.skip_filter(&p.name);
+                continue;
+            }
+            if !r.status.is_success() {
+                return PreFilterResult { status: r.status.with_plugin(p.name.clone()), node_names: None };
+            }
+            if let Some(names) = r.node_names {
+                out.node_names = Some(match out.node_names.take() {
+                    None => names,
+                    Some(prev) => prev.intersection(&names).cloned().collect(),
+                });
+            }
+        }
+        out
+    }
+
+    /// One scheduling cycle's decision for `pod` on `snapshot`: PreFilter, Filter over (a sample
+    /// of) the nodes, PreScore, Score, and the best node. Pure: nothing outside `state` changes.
+    ///
+    /// # Errors
+    /// [`ScheduleError::Fit`] when no node fits; [`ScheduleError::Plugin`] when a plugin failed.
+    pub fn schedule_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> Result<ScheduleResult, ScheduleError> {
+        let fit_error = |diagnosis: Diagnosis| {
+            ScheduleError::Fit(Box::new(FitError { pod: pod.key.clone(), num_all_nodes: snapshot.len(), diagnosis }))
+        };
+        let pre = self.run_pre_filter(state, pod, snapshot);
+        if !pre.status.is_success() {
+            if pre.status.code() == Code::Error {
+                return Err(ScheduleError::Plugin(pre.status));
+            }
+            let mut d = Diagnosis::default();
+            d.unschedulable_plugins.extend(pre.status.plugin().map(str::to_owned));
+            d.pre_filter_status = Some(pre.status);
+            return Err(fit_error(d));
+        }
+        let restricted: Vec<Arc<NodeInfo>>;
+        let candidates: &[Arc<NodeInfo>] = match &pre.node_names {
+            None => snapshot.nodes(),
+            Some(names) => {
+                let mut v: Vec<_> = names.iter().filter_map(|n| snapshot.get(n).cloned()).collect();
+                v.sort_by(|a, b| a.name().cmp(b.name()));
+                restricted = v;
+                &restricted
+            }
+        };
+        let (feasible, diagnosis, evaluated) = self.find_feasible(state, pod, candidates)?;
+        if feasible.is_empty() {
+            return Err(fit_error(diagnosis));
+        }
+        let feasible_nodes = feasible.len();
+        if feasible.len() == 1 {
+            let node = feasible[0].name().to_owned();
+            return Ok(ScheduleResult { node, evaluated_nodes: evaluated, feasible_nodes });
+        }
+        let totals = self.prioritize(state, pod, snapshot, &feasible)?;
+        let best = self.select_host(&totals);
+        Ok(ScheduleResult { node: feasible[best].name().to_owned(), evaluated_nodes: evaluated, feasible_nodes })
+    }
+
+    /// Filter over `nodes`, starting where the previous cycle stopped and ending once enough
+    /// feasible nodes are found. Returns the feasible nodes, the diagnosis and how many nodes ran.
+    fn find_feasible(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[Arc<NodeInfo>],
+    ) -> Result<(Vec<Arc<NodeInfo>>, Diagnosis, usize), ScheduleError> {
+        let n = nodes.len();
+        let mut diagnosis = Diagnosis::default();
+        if n == 0 {
+            return Ok((Vec::new(), diagnosis, 0));
+        }
+        let want = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score);
+        let start = self.next_start_node.load(Ordering::Relaxed) % n;
+        let found = AtomicUsize::new(0);
+        let run = |from: usize, to: usize| -> Chunk {
+            let mut c = Chunk { feasible: Vec::new(), rejected: Vec::new(), error: None, processed: 0 };
+            for i in from..to {
+                if found.load(Ordering::Relaxed) >= want {
+                    break;
+                }
+                let node = &nodes[(start + i) % n];
+                c.processed += 1;
+                let s = self.run_filters(state, pod, node);
+                if s.is_success() {
+                    found.fetch_add(1, Ordering::Relaxed);
+                    c.feasible.push(node.clone());
+                } else if s.code() == Code::Error {
+                    c.error = Some(s);
+                    found.store(usize::MAX / 2, Ordering::Relaxed);
+                    break;
+                } else {
+                    c.rejected.push((node.clone(), s));
+                }
+            }
+            c
+        };
+        // Parallel only when many nodes must actually be evaluated (not merely exist).
+        let threads = if want >= self.parallel_threshold { self.parallelism.min(n) } else { 1 };
+        let chunks: Vec<Chunk> = if threads <= 1 {
+            vec![run(0, n)]
+        } else {
+            let size = n.div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> =
+                    (0..threads).map(|t| s.spawn(move || run(t * size, ((t + 1) * size).min(n)))).collect();
+                handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            })
+        };
+        let mut feasible = Vec::new();
+        let mut processed = 0;
+        for c in chunks {
+            if let Some(e) = c.error {
+                return Err(ScheduleError::Plugin(e));
+            }
+            processed += c.processed;
+            feasible.extend(c.feasible);
+            for (node, s) in c.rejected {
+                diagnosis.record(node.name(), s);
+            }
+        }
+        feasible.truncate(want);
+        self.next_start_node.store((start + processed) % n, Ordering::Relaxed);
+        Ok((feasible, diagnosis, processed))
+    }
+}
