@@ -12,12 +12,12 @@ use orch_core::kinds::{Container, Pod};
 use orch_core::runtime::{SystemClock, TokioSpawn};
 use orch_core::store::Api;
 use orch_core::{ObjectMeta, ObjectStore};
+use orch_store::Registry;
 use orch_store::durable::{DurableKv, DurableKvConfig, OsFs};
 use orch_store::etcd::{EtcdKv, EtcdKvConfig};
 use orch_store::kv::{KvStore, PutRequest, RangeRequest, WatchMessage, WatchRequest};
 use orch_store::mem::{MemKv, MemKvConfig};
 use orch_store::testkit::etcd_server::EtcdServer;
-use orch_store::Registry;
 
 const VALUE_BYTES: usize = 256;
 
@@ -36,7 +36,10 @@ struct Figures {
 
 fn figures(ops: usize, elapsed: Duration, mut lat: Vec<Duration>) -> Figures {
     lat.sort_unstable();
-    let pick = |q: f64| lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e6);
+    let pick = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
     Figures { per_s: ops as f64 / elapsed.as_secs_f64(), p50_us: pick(0.5), p99_us: pick(0.99) }
 }
 
@@ -121,12 +124,15 @@ async fn fanout(kv: Arc<dyn KvStore>, prefix: &str, watchers: usize, events: usi
                     Ok(Some(Ok(WatchMessage::Events(evs)))) => {
                         let now = origin.elapsed().as_nanos() as u64;
                         for ev in evs {
-                            let sent = std::str::from_utf8(&ev.kv.value[..20]).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(now);
+                            let sent = std::str::from_utf8(&ev.kv.value[..20])
+                                .ok()
+                                .and_then(|s| s.trim().parse::<u64>().ok())
+                                .unwrap_or(now);
                             lat.push(Duration::from_nanos(now.saturating_sub(sent)));
                         }
                     }
                     Ok(Some(Ok(WatchMessage::Progress { .. }))) => {}
-                    other => panic!("watch ended early: {:?}", other.map(|o| o.map(|r| r.map(|_| ()))) ),
+                    other => panic!("watch ended early: {:?}", other.map(|o| o.map(|r| r.map(|_| ())))),
                 }
             }
             (lat, origin.elapsed())
@@ -174,16 +180,27 @@ fn registry_creates(pods: usize) -> f64 {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let kv: Arc<dyn KvStore> = Arc::new(MemKv::with_config(MemKvConfig::default()));
-        let registry = Registry::builder(kv, Arc::new(SystemClock), Arc::new(TokioSpawn::current())).build().await.expect("registry");
+        let registry = Registry::builder(kv, Arc::new(SystemClock), Arc::new(TokioSpawn::current()))
+            .build()
+            .await
+            .expect("registry");
         let api: Api<Pod> = Api::namespaced(Arc::new(registry) as Arc<dyn ObjectStore>, "default");
         let mut template = Pod { metadata: ObjectMeta::named("x").with_label("app", "web"), ..Default::default() };
         template.spec.containers.push(Container {
             name: "web".into(),
             image: "registry.local/web:1.0".into(),
             command: vec!["/bin/httpd".into(), "-f".into()],
-            ports: vec![orch_core::kinds::ContainerPort { name: Some("http".into()), container_port: 8080, ..Default::default() }],
+            ports: vec![orch_core::kinds::ContainerPort {
+                name: Some("http".into()),
+                container_port: 8080,
+                ..Default::default()
+            }],
             resources: orch_core::kinds::ResourceRequirements {
-                requests: [("cpu".to_owned(), orch_core::Quantity::from("100m")), ("memory".to_owned(), orch_core::Quantity::from("64Mi"))].into(),
+                requests: [
+                    ("cpu".to_owned(), orch_core::Quantity::from("100m")),
+                    ("memory".to_owned(), orch_core::Quantity::from("64Mi")),
+                ]
+                .into(),
                 ..Default::default()
             },
             ..Default::default()
@@ -228,7 +245,8 @@ fn main() {
         )
         .expect("open DurableKv");
         let durable: Arc<dyn KvStore> = Arc::new(durable);
-        let etcd_kv: Arc<dyn KvStore> = Arc::new(EtcdKv::connect(&etcd.endpoints(), EtcdKvConfig::default()).await.expect("connect etcd"));
+        let etcd_kv: Arc<dyn KvStore> =
+            Arc::new(EtcdKv::connect(&etcd.endpoints(), EtcdKvConfig::default()).await.expect("connect etcd"));
 
         println!("{:<44} {:>12} {:>10} {:>10}", "measurement", "ops/s", "p50 µs", "p99 µs");
         let mem_1c = puts_inline(mem.as_ref(), "/m1/", scale(1_000_000)).await;

@@ -37,9 +37,8 @@ pub fn decode(kv: &KeyValue) -> Result<DynamicObject, StoreError> {
 /// # Errors
 /// `Internal`, naming the key, when the bytes are not an object.
 pub fn decode_at(key: &[u8], value: &[u8], revision: i64) -> Result<DynamicObject, StoreError> {
-    let mut obj: DynamicObject = serde_json::from_slice(value).map_err(|e| {
-        StoreError::internal(format!("corrupt object at key {:?}: {e}", String::from_utf8_lossy(key)))
-    })?;
+    let mut obj: DynamicObject = serde_json::from_slice(value)
+        .map_err(|e| StoreError::internal(format!("corrupt object at key {:?}: {e}", String::from_utf8_lossy(key))))?;
     obj.metadata.resource_version = Some(revision.to_string());
     Ok(obj)
 }
@@ -49,8 +48,7 @@ pub fn decode_at(key: &[u8], value: &[u8], revision: i64) -> Result<DynamicObjec
 /// # Errors
 /// `BadRequest` naming the value when it is not a non-negative integer.
 pub fn parse_rv(rv: &str) -> Result<i64, StoreError> {
-    rv.parse::<i64>()
-        .ok()
-        .filter(|v| *v >= 0)
-        .ok_or_else(|| StoreError::bad_request(format!("invalid resourceVersion {rv:?}: must be a non-negative integer")))
+    rv.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+        StoreError::bad_request(format!("invalid resourceVersion {rv:?}: must be a non-negative integer"))
+    })
 }

@@ -53,7 +53,9 @@ impl Registry {
                 Some(PropagationPolicy::Background) | None => {}
             }
             let now = self.now();
-            let outcome = if let Some(old_grace) = old.metadata.deletion_grace_period_seconds.filter(|_| old.metadata.deletion_timestamp.is_some()) {
+            let outcome = if let Some(old_grace) =
+                old.metadata.deletion_grace_period_seconds.filter(|_| old.metadata.deletion_timestamp.is_some())
+            {
                 // Already being deleted: a new delete may only shorten the grace period.
                 if grace < old_grace {
                     new.metadata.deletion_grace_period_seconds = Some(grace);

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use orch_core::store::{
-    DeleteOptions, DeleteOutcome, ListParams, ObjectList, ObjectStore, PatchOptions, Subresource, WatchParams, WatchStream,
-    WriteOptions,
+    DeleteOptions, DeleteOutcome, ListParams, ObjectList, ObjectStore, PatchOptions, Subresource, WatchParams,
+    WatchStream, WriteOptions,
 };
 use orch_core::{DynamicObject, Patch, ResourceType, StoreError};
 
@@ -11,7 +11,12 @@ use super::Registry;
 
 #[async_trait]
 impl ObjectStore for Registry {
-    async fn create(&self, rt: &ResourceType, obj: DynamicObject, opts: &WriteOptions) -> Result<DynamicObject, StoreError> {
+    async fn create(
+        &self,
+        rt: &ResourceType,
+        obj: DynamicObject,
+        opts: &WriteOptions,
+    ) -> Result<DynamicObject, StoreError> {
         self.create_object(rt, obj, opts.dry_run).await
     }
 
@@ -19,15 +24,30 @@ impl ObjectStore for Registry {
         self.get_object(rt, namespace, name).await
     }
 
-    async fn list(&self, rt: &ResourceType, namespace: Option<&str>, params: &ListParams) -> Result<ObjectList, StoreError> {
+    async fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        params: &ListParams,
+    ) -> Result<ObjectList, StoreError> {
         self.list_objects(rt, namespace, params).await
     }
 
-    async fn update(&self, rt: &ResourceType, obj: DynamicObject, opts: &WriteOptions) -> Result<DynamicObject, StoreError> {
+    async fn update(
+        &self,
+        rt: &ResourceType,
+        obj: DynamicObject,
+        opts: &WriteOptions,
+    ) -> Result<DynamicObject, StoreError> {
         self.update_object(rt, obj, Subresource::Main, opts.dry_run).await
     }
 
-    async fn update_status(&self, rt: &ResourceType, obj: DynamicObject, opts: &WriteOptions) -> Result<DynamicObject, StoreError> {
+    async fn update_status(
+        &self,
+        rt: &ResourceType,
+        obj: DynamicObject,
+        opts: &WriteOptions,
+    ) -> Result<DynamicObject, StoreError> {
         self.update_object(rt, obj, Subresource::Status, opts.dry_run).await
     }
 
@@ -60,7 +80,12 @@ impl ObjectStore for Registry {
         self.evict_pod(namespace, pod, opts).await
     }
 
-    async fn watch(&self, rt: &ResourceType, namespace: Option<&str>, params: &WatchParams) -> Result<WatchStream, StoreError> {
+    async fn watch(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        params: &WatchParams,
+    ) -> Result<WatchStream, StoreError> {
         self.watch_objects(rt, namespace, params).await
     }
 }

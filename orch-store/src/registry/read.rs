@@ -15,7 +15,11 @@ pub(super) struct Filter {
 }
 
 impl Filter {
-    pub(super) fn parse(namespace: Option<&str>, labels: Option<&str>, fields: Option<&str>) -> Result<Self, StoreError> {
+    pub(super) fn parse(
+        namespace: Option<&str>,
+        labels: Option<&str>,
+        fields: Option<&str>,
+    ) -> Result<Self, StoreError> {
         let labels = labels
             .filter(|s| !s.trim().is_empty())
             .map(Selector::parse)
@@ -89,8 +93,11 @@ impl Registry {
         let mut continue_from = None;
         let mut remaining = None;
         loop {
-            let want = if limit == 0 { 0 } else { (limit - items.len()).max(if filter.is_everything() { 1 } else { 256 }) };
-            let req = RangeRequest::range(KeyRange::between(start.clone(), end.clone())).at_revision(revision).limit(want as i64);
+            let want =
+                if limit == 0 { 0 } else { (limit - items.len()).max(if filter.is_everything() { 1 } else { 256 }) };
+            let req = RangeRequest::range(KeyRange::between(start.clone(), end.clone()))
+                .at_revision(revision)
+                .limit(want as i64);
             let resp = self.inner.kv.range(req).await?;
             if revision == 0 {
                 revision = resp.revision;

@@ -94,7 +94,9 @@ async fn forward(mut stream: KvWatchStream, filter: Filter, queue: Arc<WatchQueu
                 }
             }
             Ok(WatchMessage::Progress { revision }) => {
-                if bookmarks && queue.push_all(vec![WatchEvent::Bookmark { resource_version: revision.to_string() }]).is_err() {
+                if bookmarks
+                    && queue.push_all(vec![WatchEvent::Bookmark { resource_version: revision.to_string() }]).is_err()
+                {
                     return;
                 }
             }

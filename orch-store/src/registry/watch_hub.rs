@@ -77,7 +77,9 @@ impl IndexKey {
         if let Some(ns) = &filter.namespace {
             return IndexKey::Namespace(ns.clone());
         }
-        if let Some((k, v)) = filter.labels.as_ref().and_then(|s| s.requirements().iter().find_map(|r| r.equals_value())) {
+        if let Some((k, v)) =
+            filter.labels.as_ref().and_then(|s| s.requirements().iter().find_map(|r| r.equals_value()))
+        {
             return IndexKey::Label(k.to_owned(), v.to_owned());
         }
         IndexKey::None
@@ -120,7 +122,8 @@ impl WatchHub {
     ) -> Result<Arc<WatchHub>, StoreError> {
         let current = kv.status().await?.revision;
         let prefix = super::keys::type_prefix(rt, None);
-        let stream = kv.watch(WatchRequest::prefix(prefix).from_revision(current + 1).with_prev_kv().with_progress()).await?;
+        let stream =
+            kv.watch(WatchRequest::prefix(prefix).from_revision(current + 1).with_prev_kv().with_progress()).await?;
         let hub = Arc::new(WatchHub {
             state: Mutex::new(HubState {
                 floor: current + 1,
@@ -242,7 +245,12 @@ impl WatchHub {
 
 impl HubEvent {
     fn clone_shallow(&self) -> HubEvent {
-        HubEvent { revision: self.revision, object: self.object.clone(), prev: self.prev.clone(), deleted: self.deleted }
+        HubEvent {
+            revision: self.revision,
+            object: self.object.clone(),
+            prev: self.prev.clone(),
+            deleted: self.deleted,
+        }
     }
 }
 

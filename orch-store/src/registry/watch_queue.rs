@@ -61,7 +61,8 @@ impl WatchQueue {
         }
         if st.events.len() + events.len() > self.capacity {
             st.events.push_back(WatchEvent::Error(StoreError::Unavailable {
-                message: "watch ended: the watcher fell behind; resume from the last resourceVersion it received".into(),
+                message: "watch ended: the watcher fell behind; resume from the last resourceVersion it received"
+                    .into(),
             }));
             st.closed = true;
             drop(st);

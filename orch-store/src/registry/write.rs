@@ -53,10 +53,18 @@ impl Registry {
                     return Ok(candidate);
                 }
                 None if generated => continue,
-                None => return Err(StoreError::AlreadyExists { resource: rt.group_resource(), name: qualified(&namespace, &name) }),
+                None => {
+                    return Err(StoreError::AlreadyExists {
+                        resource: rt.group_resource(),
+                        name: qualified(&namespace, &name),
+                    });
+                }
             }
         }
-        Err(StoreError::AlreadyExists { resource: rt.group_resource(), name: "(generated names kept colliding)".into() })
+        Err(StoreError::AlreadyExists {
+            resource: rt.group_resource(),
+            name: "(generated names kept colliding)".into(),
+        })
     }
 
     /// Refuses creates in a namespace that does not exist or is being deleted.
@@ -82,7 +90,9 @@ impl Registry {
             .map_err(|e| StoreError::internal(format!("corrupt namespace {namespace:?} in the store: {e}")))?;
         if stored.metadata.deletion_timestamp.is_some() {
             return Err(StoreError::Forbidden {
-                message: format!("unable to create new content in namespace {namespace} because it is being terminated"),
+                message: format!(
+                    "unable to create new content in namespace {namespace} because it is being terminated"
+                ),
             });
         }
         Ok(())
@@ -98,14 +108,18 @@ impl Registry {
         let info = self.kind(rt)?;
         check_type(&info, &mut obj)?;
         if subresource == Subresource::Status && !info.has_status {
-            return Err(StoreError::NotFound { resource: format!("{}/status", rt.group_resource()), name: obj.name().to_owned() });
+            return Err(StoreError::NotFound {
+                resource: format!("{}/status", rt.group_resource()),
+                name: obj.name().to_owned(),
+            });
         }
         let namespace = namespace_of(rt, &obj)?;
         let name = obj.name().to_owned();
         if name.is_empty() {
             return Err(StoreError::bad_request("metadata.name is required for an update"));
         }
-        let precondition = obj.metadata.resource_version.as_deref().filter(|v| !v.is_empty()).map(codec::parse_rv).transpose()?;
+        let precondition =
+            obj.metadata.resource_version.as_deref().filter(|v| !v.is_empty()).map(codec::parse_rv).transpose()?;
         let key = keys::object_key(rt, &namespace, &name);
         for _ in 0..self.inner.config.max_write_retries {
             let old = self.read_existing(rt, &namespace, &name).await?;
@@ -117,7 +131,10 @@ impl Registry {
                 && old.metadata.uid.as_deref() != Some(uid)
             {
                 return Err(StoreError::Conflict {
-                    message: format!("uid precondition failed for {}: the object was replaced", qualified(&namespace, &name)),
+                    message: format!(
+                        "uid precondition failed for {}: the object was replaced",
+                        qualified(&namespace, &name)
+                    ),
                 });
             }
             let new = match subresource {
@@ -131,7 +148,9 @@ impl Registry {
                 return Err(conflict(rt, &namespace, &name));
             }
         }
-        Err(StoreError::Conflict { message: format!("too many concurrent writers on {}", qualified(&namespace, &name)) })
+        Err(StoreError::Conflict {
+            message: format!("too many concurrent writers on {}", qualified(&namespace, &name)),
+        })
     }
 
     pub(super) async fn patch_object(
@@ -145,7 +164,10 @@ impl Registry {
     ) -> Result<DynamicObject, StoreError> {
         let info = self.kind(rt)?;
         if subresource == Subresource::Status && !info.has_status {
-            return Err(StoreError::NotFound { resource: format!("{}/status", rt.group_resource()), name: name.to_owned() });
+            return Err(StoreError::NotFound {
+                resource: format!("{}/status", rt.group_resource()),
+                name: name.to_owned(),
+            });
         }
         let namespace = if rt.namespaced() { namespace.unwrap_or("") } else { "" };
         if rt.namespaced() && namespace.is_empty() {
@@ -188,10 +210,16 @@ impl Registry {
         for _ in 0..self.inner.config.max_write_retries {
             let old = self.read_existing(&rt, namespace, pod).await?;
             if old.metadata.deletion_timestamp.is_some() {
-                return Err(StoreError::Conflict { message: format!("pod {namespace}/{pod} is being deleted, cannot be assigned") });
+                return Err(StoreError::Conflict {
+                    message: format!("pod {namespace}/{pod} is being deleted, cannot be assigned"),
+                });
             }
-            if let Some(current) = old.spec().and_then(|s| s.get("nodeName")).and_then(Value::as_str).filter(|n| !n.is_empty()) {
-                return Err(StoreError::Conflict { message: format!("pod {namespace}/{pod} is already assigned to node {current:?}") });
+            if let Some(current) =
+                old.spec().and_then(|s| s.get("nodeName")).and_then(Value::as_str).filter(|n| !n.is_empty())
+            {
+                return Err(StoreError::Conflict {
+                    message: format!("pod {namespace}/{pod} is already assigned to node {current:?}"),
+                });
             }
             let mut new = old.clone();
             let spec = new.data.entry("spec").or_insert_with(|| json!({}));
@@ -272,7 +300,10 @@ pub(super) fn namespace_of(rt: &ResourceType, obj: &DynamicObject) -> Result<Str
     let ns = obj.metadata.namespace.clone().unwrap_or_default();
     match (rt.namespaced(), ns.is_empty()) {
         (true, true) => Err(StoreError::bad_request(format!("{} objects need metadata.namespace", rt.kind))),
-        (false, false) => Err(StoreError::bad_request(format!("{} objects are cluster-scoped: metadata.namespace must be empty", rt.kind))),
+        (false, false) => Err(StoreError::bad_request(format!(
+            "{} objects are cluster-scoped: metadata.namespace must be empty",
+            rt.kind
+        ))),
         _ => Ok(ns),
     }
 }

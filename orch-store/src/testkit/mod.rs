@@ -3,10 +3,10 @@
 //! - [`object`]: the object-store contract, over any `Arc<dyn ObjectStore>`.
 //! - [`kv`]: the KV contract, over any `Arc<dyn KvStore>`.
 
+pub mod etcd_server;
 pub mod kv;
 mod kv_lease;
 mod kv_range;
 mod kv_txn;
 mod kv_watch;
 pub mod object;
-pub mod etcd_server;

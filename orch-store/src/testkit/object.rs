@@ -35,10 +35,16 @@ pub fn pod(name: &str) -> Pod {
 }
 
 fn rv(p: &Pod) -> i64 {
-    p.metadata.resource_version.as_deref().and_then(|v| v.parse().ok()).expect("objects carry a numeric resourceVersion")
+    p.metadata
+        .resource_version
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .expect("objects carry a numeric resourceVersion")
 }
 
-async fn next_event(stream: &mut (impl futures::Stream<Item = Result<TypedEvent<Pod>, StoreError>> + Unpin)) -> TypedEvent<Pod> {
+async fn next_event(
+    stream: &mut (impl futures::Stream<Item = Result<TypedEvent<Pod>, StoreError>> + Unpin),
+) -> TypedEvent<Pod> {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
             Ok(Some(Ok(TypedEvent::Bookmark(_)))) => continue,
@@ -164,8 +170,10 @@ pub async fn patches_apply_and_respect_versions(store: Arc<dyn ObjectStore>) {
     let v1 = pods.create(&pod("a")).await.expect("create");
     let p = pods.patch("a", &Patch::Merge(json!({"metadata": {"labels": {"tier": "db"}}}))).await.expect("merge");
     assert_eq!(p.metadata.labels["tier"], "db");
-    let ops = orch_core::patch::parse_json_patch(&json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "x"}]))
-        .expect("valid JSON patch");
+    let ops = orch_core::patch::parse_json_patch(
+        &json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "x"}]),
+    )
+    .expect("valid JSON patch");
     let p = pods.patch("a", &Patch::Json(ops)).await.expect("json patch");
     assert_eq!(p.spec.containers[0].image, "x");
     let p = pods
@@ -297,14 +305,20 @@ pub async fn watch_from_version_delivers_every_later_change_in_order(store: Arc<
     let a2 = pods.update(&a2).await.expect("update");
     pods.create(&pod("b")).await.expect("create b");
     pods.delete("a", &DeleteOptions::default()).await.expect("delete");
-    let mut w = pods.watch(&WatchParams::default().from_version(a.metadata.resource_version.clone().unwrap_or_default())).await.expect("watch");
+    let mut w = pods
+        .watch(&WatchParams::default().from_version(a.metadata.resource_version.clone().unwrap_or_default()))
+        .await
+        .expect("watch");
     let got = vec![
         name_of(&next_event(&mut w).await),
         name_of(&next_event(&mut w).await),
         name_of(&next_event(&mut w).await),
     ];
     assert_eq!(got, [("MODIFIED", "a".to_owned()), ("ADDED", "b".to_owned()), ("DELETED", "a".to_owned())]);
-    let mut w2 = pods.watch(&WatchParams::default().from_version(a2.metadata.resource_version.clone().unwrap_or_default())).await.expect("watch");
+    let mut w2 = pods
+        .watch(&WatchParams::default().from_version(a2.metadata.resource_version.clone().unwrap_or_default()))
+        .await
+        .expect("watch");
     assert_eq!(name_of(&next_event(&mut w2).await), ("ADDED", "b".to_owned()), "resume skips what was seen");
 }
 
@@ -324,7 +338,9 @@ pub async fn watch_selectors_turn_enter_and_leave_into_added_and_deleted(store: 
     assert_eq!(name_of(&next_event(&mut by_node).await), ("MODIFIED", "a".to_owned()));
     pods.patch("a", &Patch::Merge(json!({"metadata": {"labels": {"tier": "web"}}}))).await.expect("relabel");
     match next_event(&mut by_label).await {
-        TypedEvent::Deleted(last) => assert_eq!(last.metadata.labels["tier"], "db", "a leaving object is sent as it was"),
+        TypedEvent::Deleted(last) => {
+            assert_eq!(last.metadata.labels["tier"], "db", "a leaving object is sent as it was")
+        }
         other => panic!("expected DELETED, got {:?}", name_of(&other)),
     }
     assert!(rv(&p) > rv(&created));

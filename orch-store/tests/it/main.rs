@@ -1,13 +1,13 @@
 //! orch-store's integration tests: one binary, one module per concern.
 
-#[cfg(all(feature = "etcd", feature = "testkit"))]
-mod etcd_kv;
 #[cfg(feature = "tokio")]
 mod durable_bench;
 #[cfg(feature = "tokio")]
 mod durable_crash;
 #[cfg(feature = "tokio")]
 mod durable_kv;
+#[cfg(all(feature = "etcd", feature = "testkit"))]
+mod etcd_kv;
 #[cfg(feature = "testkit")]
 mod mem_kv;
 #[cfg(feature = "testkit")]

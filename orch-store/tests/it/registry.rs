@@ -65,14 +65,21 @@ struct GameServerSpec {
     players: u32,
 }
 
-orch_core::resource!(GameServer, group = "games.example.com", version = "v1", plural = "gameservers", scope = Namespaced);
+orch_core::resource!(
+    GameServer,
+    group = "games.example.com",
+    version = "v1",
+    plural = "gameservers",
+    scope = Namespaced
+);
 
 #[tokio::test]
 async fn custom_kind_registered_at_run_time_is_served_like_builtins() {
     let registry = Registry::in_memory().await.expect("registry");
     let store: Arc<dyn ObjectStore> = Arc::new(registry.clone());
     let api: Api<GameServer> = Api::namespaced(store.clone(), "default");
-    let gs = GameServer { metadata: ObjectMeta::named("arena"), spec: GameServerSpec { map: "dust".into(), players: 10 } };
+    let gs =
+        GameServer { metadata: ObjectMeta::named("arena"), spec: GameServerSpec { map: "dust".into(), players: 10 } };
     let err = api.create(&gs).await.expect_err("not registered yet");
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
     registry.register_kind::<GameServer>().expect("register");
@@ -101,10 +108,11 @@ async fn custom_kind_registered_at_run_time_is_served_like_builtins() {
 #[tokio::test]
 async fn watch_from_compacted_version_is_gone() {
     let kv = Arc::new(MemKv::with_config(MemKvConfig::default().no_auto_compaction()));
-    let registry = Registry::builder(kv.clone(), Arc::new(orch_core::runtime::SystemClock), Arc::new(TokioSpawn::current()))
-        .build()
-        .await
-        .expect("registry");
+    let registry =
+        Registry::builder(kv.clone(), Arc::new(orch_core::runtime::SystemClock), Arc::new(TokioSpawn::current()))
+            .build()
+            .await
+            .expect("registry");
     let pods: Api<Pod> = Api::namespaced(Arc::new(registry), "default");
     let first = pods.create(&kit::pod("a")).await.expect("create");
     pods.create(&kit::pod("b")).await.expect("create");
@@ -167,7 +175,10 @@ struct KeepCritical;
 impl EvictionGuard for KeepCritical {
     async fn check(&self, pod: &DynamicObject) -> Result<(), StoreError> {
         if pod.metadata.labels.contains_key("critical") {
-            return Err(StoreError::TooManyRequests { message: "budget exhausted".into(), retry_after_seconds: Some(10) });
+            return Err(StoreError::TooManyRequests {
+                message: "budget exhausted".into(),
+                retry_after_seconds: Some(10),
+            });
         }
         Ok(())
     }
@@ -208,7 +219,10 @@ async fn a_watcher_that_never_reads_is_ended_without_holding_up_others() {
     let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
     for i in 0..50 {
         pods.create(&kit::pod(&format!("p{i}"))).await.expect("create");
-        let ev = tokio::time::timeout(Duration::from_secs(5), fast.next()).await.expect("fast watcher keeps up").expect("open");
+        let ev = tokio::time::timeout(Duration::from_secs(5), fast.next())
+            .await
+            .expect("fast watcher keeps up")
+            .expect("open");
         assert!(matches!(ev, WatchEvent::Added(_)), "{ev:?}");
     }
     let mut got = 0;
@@ -265,7 +279,11 @@ fn the_registry_runs_without_tokio_on_a_manual_clock() {
     let kv: Arc<dyn KvStore> =
         Arc::new(MemKv::with_runtime(MemKvConfig::default(), Arc::new(clock.clone()), Arc::new(exec.clone())));
     let registry = exec
-        .block_on(Registry::builder(kv, Arc::new(clock.clone()), Arc::new(exec.clone())).config(RegistryConfig::default().uid_seed(1)).build())
+        .block_on(
+            Registry::builder(kv, Arc::new(clock.clone()), Arc::new(exec.clone()))
+                .config(RegistryConfig::default().uid_seed(1))
+                .build(),
+        )
         .expect("registry");
     let store: Arc<dyn ObjectStore> = Arc::new(registry);
     let pods: Api<Pod> = Api::namespaced(store, "default");
