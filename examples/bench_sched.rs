@@ -1,10 +1,12 @@
 //! The scheduler benchmark, after Kubernetes' scheduler_perf SchedulingBasic: 5,000 nodes
 //! (4 CPU, 32 GiB, 110 pods), 1,000 pods already placed, then 10,000 pods of 100m / 500 MiB
 //! scheduled with the default plugins and bound in the in-memory store. Also the shapes with
-//! every node scored, with required node affinity, and with pod anti-affinity.
+//! every node scored, with required node affinity, with pod anti-affinity, and with preemption
+//! (50 nodes full of low-priority pods, then 50 high-priority pods that each must evict one;
+//! small because preemption is slow today — see BENCHMARKS.md).
 //!
 //! `cargo run --release --example bench_sched` (sizes scale with `BENCH_SCALE=0.1`). Prints a
-//! table and, last, one JSON line. Preemption is not measured yet (its key is omitted).
+//! table and, last, one JSON line.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +33,7 @@ enum Shape {
     FullScore,
     NodeAffinity,
     AntiAffinity,
+    Preemption,
 }
 
 struct Figures {
@@ -60,6 +63,10 @@ fn pod(name: String, shape: Shape, i: usize) -> Pod {
     c.resources.requests.insert("memory".into(), "500Mi".into());
     p.spec.containers.push(c);
     match shape {
+        Shape::Preemption => {
+            p.spec.containers[0].resources.requests.insert("cpu".into(), "900m".into());
+            p.spec.priority = Some(1000);
+        }
         Shape::NodeAffinity => {
             let zones = (0..5).map(|z| format!("zone-{z}")).collect();
             let req = NodeSelectorRequirement {
@@ -94,6 +101,16 @@ fn pod(name: String, shape: Shape, i: usize) -> Pod {
     p
 }
 
+/// A low-priority pod that fills a quarter of a node and goes at once when evicted.
+fn victim(i: usize, nodes: usize) -> Pod {
+    let mut p = pod(format!("victim-{i:05}"), Shape::Basic, i);
+    p.spec.containers[0].resources.requests.insert("cpu".into(), "900m".into());
+    p.spec.priority = Some(0);
+    p.spec.termination_grace_period_seconds = Some(0);
+    p.spec.node_name = Some(format!("node-{:05}", i % nodes));
+    p
+}
+
 /// Runs `f(i)` for `0..n` with `width` concurrent tasks.
 async fn concurrently<F, Fut>(n: usize, width: usize, f: F)
 where
@@ -120,8 +137,13 @@ async fn run(shape: Shape, nodes: usize, placed: usize, pods: usize) -> Figures 
     concurrently(placed, 64, |i| {
         let api = pod_api.clone();
         async move {
-            let mut p = pod(format!("placed-{i:05}"), Shape::Basic, i);
-            p.spec.node_name = Some(format!("node-{:05}", i % nodes));
+            let p = if shape == Shape::Preemption {
+                victim(i, nodes)
+            } else {
+                let mut p = pod(format!("placed-{i:05}"), Shape::Basic, i);
+                p.spec.node_name = Some(format!("node-{:05}", i % nodes));
+                p
+            };
             api.create(&p).await.expect("placed pod");
         }
     })
@@ -157,6 +179,12 @@ async fn run(shape: Shape, nodes: usize, placed: usize, pods: usize) -> Figures 
     }
     let elapsed = start.elapsed();
     let stats = sched.stats();
+    if std::env::var("BENCH_VERBOSE").is_ok() {
+        eprintln!(
+            "attempts {} bound {} unschedulable {} errors {} bind failures {} victims {}",
+            stats.attempts, stats.bound, stats.unschedulable, stats.errors, stats.bind_failures, stats.preemption_victims
+        );
+    }
     sched.stop();
     let ms = |q: f64| stats.latency_quantile(q).map_or(0.0, |d| d.as_secs_f64() * 1e3);
     Figures {
@@ -171,16 +199,18 @@ async fn run(shape: Shape, nodes: usize, placed: usize, pods: usize) -> Figures 
 async fn main() {
     let (nodes, placed, pods) = (scale(5000), scale(1000), scale(10000));
     let anti_pods = scale(2000);
+    let preempt_nodes = scale(50);
     println!("{nodes} nodes, {placed} placed pods");
     println!("{:<28} {:>8} {:>12} {:>10} {:>10}", "shape", "pods", "pods/s", "p50 ms", "p99 ms");
     let mut results = Vec::new();
-    for (name, shape, n) in [
-        ("basic", Shape::Basic, pods),
-        ("basic_full_score", Shape::FullScore, pods),
-        ("node_affinity", Shape::NodeAffinity, pods),
-        ("anti_affinity", Shape::AntiAffinity, anti_pods),
+    for (name, shape, cluster, filled, n) in [
+        ("basic", Shape::Basic, nodes, placed, pods),
+        ("basic_full_score", Shape::FullScore, nodes, placed, pods),
+        ("node_affinity", Shape::NodeAffinity, nodes, placed, pods),
+        ("anti_affinity", Shape::AntiAffinity, nodes, placed, anti_pods),
+        ("preemption", Shape::Preemption, preempt_nodes, preempt_nodes * 4, preempt_nodes),
     ] {
-        let f = run(shape, nodes, placed, n).await;
+        let f = run(shape, cluster, filled, n).await;
         println!("{name:<28} {:>8} {:>12.1} {:>10.2} {:>10.2}", f.pods, f.per_s, f.p50_ms, f.p99_ms);
         results.push((name, f));
     }
@@ -196,6 +226,7 @@ async fn main() {
             "basic_full_score_pods_per_s": (get("basic_full_score") * 10.0).round() / 10.0,
             "node_affinity_pods_per_s": (get("node_affinity") * 10.0).round() / 10.0,
             "anti_affinity_pods_per_s": (get("anti_affinity") * 10.0).round() / 10.0,
+            "preemption_pods_per_s": (get("preemption") * 10.0).round() / 10.0,
             "basic_p50_ms": (basic.p50_ms * 100.0).round() / 100.0,
             "basic_p99_ms": (basic.p99_ms * 100.0).round() / 100.0,
         })
