@@ -339,11 +339,12 @@ mod tests {
         let mut seen = Vec::new();
         for _ in 0..5 {
             q.add_rate_limited("a");
+            let mut next = q.next();
             let key = loop {
-                if let Some(k) = q.next().now_or_never().flatten() {
+                if let Some(k) = (&mut next).now_or_never().flatten() {
                     break k;
                 }
-                clock.advance_to_next_deadline();
+                assert!(clock.advance_to_next_deadline(), "the pending delay is a clock timer");
             };
             seen.push(clock.now().saturating_duration_since(t0).as_secs());
             q.done(&key);

@@ -145,3 +145,29 @@ fn the_reflector_resumes_after_a_disconnect_and_catches_up() {
     assert_eq!(names, ["b"]);
     informers.stop();
 }
+
+#[test]
+fn repeated_events_are_aggregated_into_a_count() {
+    use orch_controllers::recorder::{EventRecorder, EventType};
+    use orch_core::kinds::{Event, Pod};
+    let sim = Sim::new();
+    let pod = Pod { metadata: ObjectMeta::named("p").in_namespace("default"), ..Default::default() };
+    let rec = EventRecorder::new(sim.store.clone(), "test", sim.rt.clone());
+    for _ in 0..3 {
+        sim.block_on(rec.publish(&pod, EventType::Warning, "BackOff", "restarting")).expect("record");
+        sim.clock.advance(Duration::from_secs(1));
+    }
+    sim.block_on(rec.publish(&pod, EventType::Normal, "Started", "started")).expect("record");
+    // A second recorder (another process) aggregates into the same object.
+    let other = EventRecorder::new(sim.store.clone(), "test", sim.rt.clone());
+    sim.block_on(other.publish(&pod, EventType::Warning, "BackOff", "restarting")).expect("record");
+    let events = sim.block_on(Api::<Event>::namespaced(sim.store.clone(), "default").list(&Default::default()));
+    let mut counts: Vec<(String, i32)> = events
+        .expect("list")
+        .items
+        .iter()
+        .map(|e| (e.reason.clone().unwrap_or_default(), e.count.unwrap_or(0)))
+        .collect();
+    counts.sort();
+    assert_eq!(counts, vec![("BackOff".to_string(), 4), ("Started".to_string(), 1)]);
+}
