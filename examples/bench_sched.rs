@@ -182,7 +182,12 @@ async fn run(shape: Shape, nodes: usize, placed: usize, pods: usize) -> Figures 
     if std::env::var("BENCH_VERBOSE").is_ok() {
         eprintln!(
             "attempts {} bound {} unschedulable {} errors {} bind failures {} victims {}",
-            stats.attempts, stats.bound, stats.unschedulable, stats.errors, stats.bind_failures, stats.preemption_victims
+            stats.attempts,
+            stats.bound,
+            stats.unschedulable,
+            stats.errors,
+            stats.bind_failures,
+            stats.preemption_victims
         );
     }
     sched.stop();

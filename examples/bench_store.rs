@@ -1,6 +1,7 @@
 //! The store benchmark: MemKv, DurableKv and a real etcd-server measured in one run.
 //!
-//! `cargo run --release --example bench_store` (etcd comes from `scripts/setup`). Prints a
+//! `cargo run --release --features etcd --example bench_store` (after `scripts/setup`, which
+//! installs etcd-server and protoc). Prints a
 //! table and, last, one JSON line with the ratios to etcd. Sizes can be scaled down with
 //! `BENCH_SCALE=0.1` for a quick look.
 
