@@ -225,6 +225,12 @@ fn main() {
         println!("registry pod creates/s: {:.0}", registry_creates(scale(100_000)));
         return;
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("fanout") {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let f = rt.block_on(async { fanout(Arc::new(MemKv::new()), "/wm/", 1000, scale(1_000)).await });
+        println!("MemKv watch fan-out events/s: {:.0} (p99 {:.0} µs)", f.per_s, f.p99_us);
+        return;
+    }
     let (mem_bytes_per_key, mem_over_raw) = {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(memory_per_key(scale(1_000_000)))

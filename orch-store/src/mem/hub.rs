@@ -101,6 +101,10 @@ impl Hub {
     /// buffer cannot take the whole revision moves to the unsynced group (it never blocks this).
     pub fn dispatch(&mut self, changes: &[Change], buffer_limit: usize) {
         let Some(revision) = changes.first().map(Change::revision) else { return };
+        if let [change] = changes {
+            self.dispatch_one(change, revision, buffer_limit);
+            return;
+        }
         let mut pairs: Vec<(u64, KvEvent)> = Vec::new();
         let mut ids = std::mem::take(&mut self.scratch);
         for change in changes {
@@ -146,6 +150,47 @@ impl Hub {
                 w.wake();
             }
         }
+        self.notified = self.notified.max(revision);
+    }
+
+    /// The common case of a revision with one change: each interested watcher gets the event
+    /// pushed straight into its buffer, with no per-dispatch grouping.
+    fn dispatch_one(&mut self, change: &Change, revision: i64, buffer_limit: usize) {
+        let mut ids = std::mem::take(&mut self.scratch);
+        ids.clear();
+        self.synced.matching(change.key(), &mut ids);
+        let (mut plain, mut with_prev) = (None, None);
+        let mut fell_behind = Vec::new();
+        for id in &ids {
+            let Some(cell) = self.watchers.get(id) else { continue };
+            let mut st = lock(&cell.state);
+            if !st.synced || st.next_revision > revision {
+                continue;
+            }
+            if st.events.is_empty() || st.events.len() < buffer_limit {
+                let event = if cell.prev_kv {
+                    with_prev.get_or_insert_with(|| change.to_event(true)).clone()
+                } else {
+                    plain.get_or_insert_with(|| change.to_event(false)).clone()
+                };
+                st.events.push(event);
+                st.progress = None;
+            } else {
+                fell_behind.push(cell.clone());
+                continue;
+            }
+            if let Some(w) = st.waker.take() {
+                w.wake();
+            }
+        }
+        for cell in fell_behind {
+            let mut st = lock(&cell.state);
+            self.make_unsynced(&cell, &mut st, revision);
+            if let Some(w) = st.waker.take() {
+                w.wake();
+            }
+        }
+        self.scratch = ids;
         self.notified = self.notified.max(revision);
     }
 
