@@ -2,8 +2,7 @@
 //! (4 CPU, 32 GiB, 110 pods), 1,000 pods already placed, then 10,000 pods of 100m / 500 MiB
 //! scheduled with the default plugins and bound in the in-memory store. Also the shapes with
 //! every node scored, with required node affinity, with pod anti-affinity, and with preemption
-//! (50 nodes full of low-priority pods, then 50 high-priority pods that each must evict one;
-//! small because preemption is slow today — see BENCHMARKS.md).
+//! (500 nodes full of low-priority pods, then 500 high-priority pods that each must evict one).
 //!
 //! `cargo run --release --example bench_sched` (sizes scale with `BENCH_SCALE=0.1`). Prints a
 //! table and, last, one JSON line.
@@ -204,7 +203,7 @@ async fn run(shape: Shape, nodes: usize, placed: usize, pods: usize) -> Figures 
 async fn main() {
     let (nodes, placed, pods) = (scale(5000), scale(1000), scale(10000));
     let anti_pods = scale(2000);
-    let preempt_nodes = scale(50);
+    let preempt_nodes = scale(500);
     println!("{nodes} nodes, {placed} placed pods");
     println!("{:<28} {:>8} {:>12} {:>10} {:>10}", "shape", "pods", "pods/s", "p50 ms", "p99 ms");
     let mut results = Vec::new();

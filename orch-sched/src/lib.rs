@@ -23,7 +23,7 @@ pub mod queue;
 pub mod scheduler;
 
 pub use cache::{
-    AffinityTerm, CacheError, NodeInfo, PodInfo, Resources, SchedulerCache, Snapshot, WeightedAffinityTerm,
+    AffinityTerm, CacheError, NodeInfo, Nominator, PodInfo, Resources, SchedulerCache, Snapshot, WeightedAffinityTerm,
 };
 pub use error::SchedError;
 pub use framework::*;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use orch_core::kinds::Node;
 
-use super::{NodeInfo, PodInfo, Snapshot};
+use super::{NodeInfo, Nominator, PodInfo, Snapshot};
 
 /// Errors of cache operations.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +53,7 @@ pub struct SchedulerCache {
     pods: HashMap<String, PodState>,
     dirty: HashSet<String>,
     structure_changed: bool,
+    nominator: Arc<Nominator>,
 }
 
 impl SchedulerCache {
@@ -100,7 +101,8 @@ impl SchedulerCache {
         self.pods.iter().filter(|(_, s)| !s.assumed).map(|(k, _)| k.clone()).collect()
     }
 
-    /// Places an assumed pod (its `spec.nodeName` must be set) on its node.
+    /// Places an assumed pod (its `spec.nodeName` must be set) on its node; it is no longer
+    /// nominated anywhere.
     ///
     /// # Errors
     /// [`CacheError::AlreadyPresent`] when the pod is already cached; [`CacheError::NoNode`].
@@ -110,8 +112,44 @@ impl SchedulerCache {
         }
         let node = pod.node_name().ok_or_else(|| CacheError::NoNode(pod.key.clone()))?.to_owned();
         self.pods.insert(pod.key.clone(), PodState { node: node.clone(), assumed: true });
+        self.remove_nomination(&pod.key);
         self.node_mut(&node).add_pod(pod);
         Ok(())
+    }
+
+    /// The pods nominated to nodes by preemption.
+    pub fn nominator(&self) -> &Nominator {
+        &self.nominator
+    }
+
+    /// Nominates an unbound pod to `node` (preemption chose it): the pod counts there for other
+    /// pods of lower or equal priority until it is placed, deleted or nominated elsewhere.
+    pub fn nominate(&mut self, pod: Arc<PodInfo>, node: &str) {
+        Arc::make_mut(&mut self.nominator).nominate(pod, node);
+    }
+
+    /// Follows an update of an unbound pod's `status.nominatedNodeName`
+    /// (see [`Nominator::update_from_pod`]).
+    pub fn update_nomination(&mut self, pod: Arc<PodInfo>) {
+        let known = self.nominator.node_of(&pod.key).is_some();
+        let written = pod.pod.status.nominated_node_name.as_deref().is_some_and(|n| !n.is_empty());
+        if known || written {
+            Arc::make_mut(&mut self.nominator).update_from_pod(pod);
+        }
+    }
+
+    /// Ends the nomination of a pod (deleted, placed).
+    pub fn remove_nomination(&mut self, key: &str) {
+        if self.nominator.node_of(key).is_some() {
+            Arc::make_mut(&mut self.nominator).remove(key);
+        }
+    }
+
+    /// Keeps only the nominations of pods for which `keep(key)` holds (after a relist).
+    pub fn retain_nominations(&mut self, keep: impl FnMut(&str) -> bool) {
+        if !self.nominator.is_empty() {
+            Arc::make_mut(&mut self.nominator).retain(keep);
+        }
     }
 
     /// Whether the pod is assumed (placed, binding not confirmed).
@@ -131,10 +169,11 @@ impl SchedulerCache {
         }
     }
 
-    /// Adds (or confirms, or moves) a pod bound to a node, as seen in a watch event. Terminal
-    /// pods no longer hold resources and are removed instead.
+    /// Adds (or confirms, or moves) a pod bound to a node, as seen in a watch event; it is no
+    /// longer nominated anywhere. Terminal pods no longer hold resources and are removed instead.
     pub fn add_pod(&mut self, pod: Arc<PodInfo>) {
         let Some(node) = pod.node_name().map(str::to_owned) else { return };
+        self.remove_nomination(&pod.key);
         if pod.pod.is_terminal() {
             self.remove_pod(&pod.key);
             return;
@@ -147,8 +186,9 @@ impl SchedulerCache {
         self.node_mut(&node).add_pod(pod);
     }
 
-    /// Removes a pod (deleted, or finished).
+    /// Removes a pod (deleted, or finished), and its nomination if it has one.
     pub fn remove_pod(&mut self, key: &str) {
+        self.remove_nomination(key);
         let Some(state) = self.pods.remove(key) else { return };
         self.node_mut(&state.node).remove_pod(key);
         self.gc_placeholder(&state.node);
@@ -172,8 +212,11 @@ impl SchedulerCache {
     }
 
     /// Brings `snapshot` up to date: replaces only the nodes that changed since the last call,
-    /// or rebuilds it when nodes were added or removed.
+    /// or rebuilds it when nodes were added or removed; shares the nominated pods.
     pub fn update_snapshot(&mut self, snapshot: &mut Snapshot) {
+        if !Arc::ptr_eq(&snapshot.nominated, &self.nominator) {
+            snapshot.nominated = self.nominator.clone();
+        }
         if self.structure_changed || !snapshot.built {
             snapshot.rebuild(self.nodes.values().cloned().collect());
             self.structure_changed = false;

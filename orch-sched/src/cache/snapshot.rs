@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::NodeInfo;
+use super::{NodeInfo, Nominator};
 
 /// The nodes (with their pods) as of the start of a scheduling cycle.
 ///
@@ -29,6 +29,7 @@ pub struct Snapshot {
     pub(super) pods_with_affinity: usize,
     pub(super) pods_with_required_anti_affinity: usize,
     pub(super) built: bool,
+    pub(super) nominated: Arc<Nominator>,
 }
 
 impl Snapshot {
@@ -51,6 +52,18 @@ impl Snapshot {
         }
         self.nodes = nodes;
         self.built = true;
+    }
+
+    /// The same snapshot with these nominated pods (tests and simulations; the scheduler's
+    /// cache sets them in [`update_snapshot`](super::SchedulerCache::update_snapshot)).
+    pub fn with_nominated(mut self, nominated: Nominator) -> Self {
+        self.nominated = Arc::new(nominated);
+        self
+    }
+
+    /// The pods nominated to nodes by preemption, as of the start of the cycle.
+    pub fn nominated(&self) -> &Nominator {
+        &self.nominated
     }
 
     /// Replaces one node in place; `false` if the node is not in the snapshot.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
-use crate::{NodeInfo, PodInfo, Snapshot};
+use crate::{NodeInfo, Nominator, PodInfo, Snapshot};
 
 /// Below this many nodes every node is evaluated (Kubernetes' `minFeasibleNodesToFind`).
 pub const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
@@ -120,7 +120,17 @@ impl Framework {
                 &restricted
             }
         };
-        let (feasible, diagnosis, evaluated) = self.find_feasible(state, pod, candidates)?;
+        // Kubernetes' evaluateNominatedNode: a pod that preempted goes where its victims left.
+        if let Some(node) = self.nominated_node(pod, snapshot, pre.node_names.as_ref()) {
+            let s = self.run_filters_with_nominated(state, pod, node, snapshot.nominated());
+            if s.is_success() {
+                return Ok(ScheduleResult { node: node.name().to_owned(), evaluated_nodes: 1, feasible_nodes: 1 });
+            }
+            if s.code() == Code::Error {
+                return Err(ScheduleError::Plugin(s));
+            }
+        }
+        let (feasible, diagnosis, evaluated) = self.find_feasible(state, pod, candidates, snapshot.nominated())?;
         if feasible.is_empty() {
             return Err(fit_error(diagnosis));
         }
@@ -134,6 +144,54 @@ impl Framework {
         Ok(ScheduleResult { node: feasible[best].name().to_owned(), evaluated_nodes: evaluated, feasible_nodes })
     }
 
+    /// The node `pod` is nominated to (by this scheduler's preemption, or its
+    /// `status.nominatedNodeName`), if it is in the snapshot and allowed by PreFilter.
+    fn nominated_node<'s>(
+        &self,
+        pod: &PodInfo,
+        snapshot: &'s Snapshot,
+        allowed: Option<&std::collections::HashSet<String>>,
+    ) -> Option<&'s Arc<NodeInfo>> {
+        let name = snapshot
+            .nominated()
+            .node_of(&pod.key)
+            .or_else(|| pod.pod.status.nominated_node_name.as_deref().filter(|n| !n.is_empty()))?;
+        if allowed.is_some_and(|names| !names.contains(name)) {
+            return None;
+        }
+        snapshot.get(name)
+    }
+
+    /// Filter on `node` counting the pods nominated there that `pod` must leave room for (other
+    /// pods of equal or higher priority), as Kubernetes' `RunFilterPluginsWithNominatedPods`:
+    /// the pod must fit both with them and without them. Nodes without such pods are filtered
+    /// as they are; the others on a copy.
+    ///
+    /// PreFilter state is not adjusted for the nominated pods (there are no PreFilter
+    /// extensions), so plugins that precompute cluster-wide state in PreFilter (inter-pod
+    /// affinity, topology spread) see them only through the node itself.
+    pub fn run_filters_with_nominated(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominated: &Nominator,
+    ) -> Status {
+        let mut blocking = nominated.blocking(pod, node.name()).peekable();
+        if blocking.peek().is_none() {
+            return self.run_filters(state, pod, node);
+        }
+        let mut with = node.clone();
+        for p in blocking {
+            with.add_pod(p.clone());
+        }
+        let s = self.run_filters(state, pod, &with);
+        if !s.is_success() {
+            return s;
+        }
+        self.run_filters(state, pod, node)
+    }
+
     /// Filter over `nodes`, starting where the previous cycle stopped and ending once enough
     /// feasible nodes are found. Returns the feasible nodes, the diagnosis and how many nodes ran.
     fn find_feasible(
@@ -141,6 +199,7 @@ impl Framework {
         state: &CycleState,
         pod: &PodInfo,
         nodes: &[Arc<NodeInfo>],
+        nominated: &Nominator,
     ) -> Result<(Vec<Arc<NodeInfo>>, Diagnosis, usize), ScheduleError> {
         let n = nodes.len();
         let mut diagnosis = Diagnosis::default();
@@ -158,7 +217,7 @@ impl Framework {
                 }
                 let node = &nodes[(start + i) % n];
                 c.processed += 1;
-                let s = self.run_filters(state, pod, node);
+                let s = self.run_filters_with_nominated(state, pod, node, nominated);
                 if s.is_success() {
                     found.fetch_add(1, Ordering::Relaxed);
                     c.feasible.push(node.clone());

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::{
-    Code, CycleState, Diagnosis, FilterRunner, NodeInfo, Plugin, PodInfo, PostFilterPlugin, PostFilterResult, Snapshot,
-    Status,
+    Code, CycleState, Diagnosis, FilterRunner, NodeInfo, Nominator, Plugin, PodInfo, PostFilterPlugin,
+    PostFilterResult, Snapshot, Status,
 };
 
 /// The plugin's name.
@@ -14,8 +14,9 @@ pub const DEFAULT_PREEMPTION: &str = "DefaultPreemption";
 /// Preemption as in Kubernetes' default plugin, as a pure decision:
 ///
 /// 1. Only nodes rejected as `Unschedulable` (not `UnschedulableAndUnresolvable`) are candidates.
-/// 2. On each, remove every pod of lower priority than the preemptor; if the preemptor still
-///    does not pass Filter, the node is no candidate. Otherwise add the removed pods back, most
+/// 2. On each, remove every pod of lower priority than the preemptor (pods other preemptors of
+///    equal or higher priority are [nominated](crate::Nominator) to there stay counted); if the
+///    preemptor still does not pass Filter, the node is no candidate. Otherwise add the removed pods back, most
 ///    important first, keeping each one that still leaves room (reprieve): the rest are victims.
 /// 3. Pick the node whose most important victim has the lowest priority, then the smallest sum
 ///    of victim priorities, then the fewest victims, then the first by name.
@@ -57,9 +58,14 @@ fn victims_on(
     state: &CycleState,
     pod: &PodInfo,
     node: &NodeInfo,
+    nominated: &Nominator,
     filters: &dyn FilterRunner,
 ) -> Option<Vec<Arc<PodInfo>>> {
     let mut trial = node.clone();
+    // Room already promised to other preemptors of equal or higher priority stays taken.
+    for p in nominated.blocking(pod, node.name()) {
+        trial.add_pod(p.clone());
+    }
     let mut lower: Vec<Arc<PodInfo>> = node.pods().iter().filter(|p| p.priority < pod.priority).cloned().collect();
     if lower.is_empty() {
         return None;
@@ -106,7 +112,7 @@ impl PostFilterPlugin for DefaultPreemption {
             if status.code() != Code::Unschedulable {
                 continue;
             }
-            if let Some(victims) = victims_on(state, pod, node, filters) {
+            if let Some(victims) = victims_on(state, pod, node, snapshot.nominated(), filters) {
                 candidates.push(Candidate { node: node.name().to_owned(), victims });
                 if candidates.len() >= self.max_candidates {
                     break;
@@ -191,6 +197,33 @@ mod tests {
         );
         assert_eq!(r.status.code(), Code::Unschedulable);
         assert!(r.victims.is_empty() && r.nominated_node.is_none());
+    }
+
+    #[test]
+    fn room_promised_to_a_nominated_preemptor_is_not_taken_again() {
+        // n1 and n2 both hold two low pods of 1 cpu (2 of 2 used); "first" is nominated to n1.
+        let full = |name: &str| {
+            info(
+                node(name, "2", "8Gi", "10"),
+                vec![
+                    on(prio(pod(&format!("{name}-a"), "1", ""), 1), name),
+                    on(prio(pod(&format!("{name}-b"), "1", ""), 1), name),
+                ],
+            )
+        };
+        let mut nominator = Nominator::default();
+        nominator.nominate(Arc::new(PodInfo::new(prio(pod("first", "1", ""), 10))), "n1");
+        let snap = Snapshot::from_nodes([full("n1"), full("n2")]).with_nominated(nominator);
+        let preemptor = PodInfo::new(prio(pod("second", "1", ""), 10));
+        let r = DefaultPreemption::default().post_filter(
+            &CycleState::new(),
+            &preemptor,
+            &snap,
+            &diagnose(&snap, &preemptor),
+            &Fit,
+        );
+        assert_eq!(r.nominated_node.as_deref(), Some("n2"), "n1 would cost both its pods");
+        assert_eq!(r.victims.len(), 1);
     }
 
     #[test]

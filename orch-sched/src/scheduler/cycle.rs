@@ -32,6 +32,11 @@ pub(crate) fn schedule_one(inner: &Arc<Inner>, info: QueuedPodInfo, snapshot: &m
             if let Some(pf) = fw.run_post_filter(&state, &pod, snapshot, &fit.diagnosis) {
                 if pf.status.is_success() {
                     nominated = pf.nominated_node.clone();
+                    if let Some(node) = &nominated {
+                        // At once, not when the status write comes back: the next cycles must
+                        // leave the room being freed to this pod.
+                        lock(&inner.cache).nominate(pod.clone(), node);
+                    }
                     lock(&inner.stats).preemption_victims += pf.victims.len() as u64;
                     status_writer::spawn_preemption(inner, pf.victims);
                 } else {

@@ -77,6 +77,7 @@ fn upsert_pending_pod(inner: &Inner, pod: Pod) {
     let key = format!("{}/{}", pod.metadata.namespace_str(), pod.metadata.name_str());
     if pod.metadata.is_deleting() {
         lock(&inner.queue).delete(&key);
+        lock(&inner.cache).remove_nomination(&key);
         return;
     }
     let name = pod.spec.scheduler_name.as_deref().unwrap_or(DEFAULT_SCHEDULER_NAME);
@@ -85,6 +86,7 @@ fn upsert_pending_pod(inner: &Inner, pod: Pod) {
         return;
     }
     let info = Arc::new(PodInfo::new(pod));
+    lock(&inner.cache).update_nomination(info.clone());
     let gate = fw.run_pre_enqueue(&info);
     let now = inner.clock.now();
     {
@@ -101,6 +103,7 @@ fn upsert_pending_pod(inner: &Inner, pod: Pod) {
 fn delete_pending_pod(inner: &Inner, obj: &DynamicObject) {
     let key = format!("{}/{}", obj.namespace(), obj.name());
     lock(&inner.queue).delete(&key);
+    lock(&inner.cache).remove_nomination(&key);
     for fw in inner.frameworks.values() {
         fw.waiting_pods().reject(&key, "Scheduler", "the pod was deleted");
     }
@@ -175,6 +178,7 @@ pub(crate) fn replace(inner: &Inner, kind: Kind, items: Vec<DynamicObject>) {
             for key in queued.into_iter().filter(|k| !listed_pending.contains(k)) {
                 lock(&inner.queue).delete(&key);
             }
+            lock(&inner.cache).retain_nominations(|k| listed_pending.contains(k));
             for o in bound {
                 if let Some(pod) = decode::<Pod>(inner, o) {
                     upsert_bound_pod(inner, pod);

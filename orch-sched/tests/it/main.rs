@@ -3,4 +3,5 @@
 mod e2e;
 mod framework_semantics;
 mod harness;
+mod preemption;
 mod property;
