@@ -159,6 +159,11 @@ mod tests {
         d
     }
 
+    /// Runs DefaultPreemption for `preemptor` on `snap`, as the framework does after Filter fails.
+    fn preempt(snap: &Snapshot, preemptor: &PodInfo) -> PostFilterResult {
+        DefaultPreemption::default().post_filter(&CycleState::new(), preemptor, snap, &diagnose(snap, preemptor), &Fit)
+    }
+
     #[test]
     fn evicts_the_minimal_lower_priority_set_and_never_higher_priority() {
         // n1: two low pods of 1 cpu each (2 of 2 used); n2: one high-priority pod of 2 cpu.
@@ -170,13 +175,7 @@ mod tests {
             info(node("n2", "2", "8Gi", "10"), vec![on(prio(pod("high", "2", ""), 100), "n2")]),
         ]);
         let preemptor = PodInfo::new(prio(pod("p", "1", ""), 10));
-        let r = DefaultPreemption::default().post_filter(
-            &CycleState::new(),
-            &preemptor,
-            &snap,
-            &diagnose(&snap, &preemptor),
-            &Fit,
-        );
+        let r = preempt(&snap, &preemptor);
         assert!(r.status.is_success());
         assert_eq!(r.nominated_node.as_deref(), Some("n1"));
         let victims: Vec<&str> = r.victims.iter().map(|v| v.key.as_str()).collect();
@@ -188,13 +187,7 @@ mod tests {
         let snap =
             Snapshot::from_nodes([info(node("n1", "1", "8Gi", "10"), vec![on(prio(pod("same", "1", ""), 10), "n1")])]);
         let preemptor = PodInfo::new(prio(pod("p", "1", ""), 10));
-        let r = DefaultPreemption::default().post_filter(
-            &CycleState::new(),
-            &preemptor,
-            &snap,
-            &diagnose(&snap, &preemptor),
-            &Fit,
-        );
+        let r = preempt(&snap, &preemptor);
         assert_eq!(r.status.code(), Code::Unschedulable);
         assert!(r.victims.is_empty() && r.nominated_node.is_none());
     }
@@ -215,13 +208,7 @@ mod tests {
         nominator.nominate(Arc::new(PodInfo::new(prio(pod("first", "1", ""), 10))), "n1");
         let snap = Snapshot::from_nodes([full("n1"), full("n2")]).with_nominated(nominator);
         let preemptor = PodInfo::new(prio(pod("second", "1", ""), 10));
-        let r = DefaultPreemption::default().post_filter(
-            &CycleState::new(),
-            &preemptor,
-            &snap,
-            &diagnose(&snap, &preemptor),
-            &Fit,
-        );
+        let r = preempt(&snap, &preemptor);
         assert_eq!(r.nominated_node.as_deref(), Some("n2"), "n1 would cost both its pods");
         assert_eq!(r.victims.len(), 1);
     }
@@ -233,13 +220,7 @@ mod tests {
             info(node("n2", "1", "8Gi", "10"), vec![on(prio(pod("low", "1", ""), 1), "n2")]),
         ]);
         let preemptor = PodInfo::new(prio(pod("p", "1", ""), 10));
-        let r = DefaultPreemption::default().post_filter(
-            &CycleState::new(),
-            &preemptor,
-            &snap,
-            &diagnose(&snap, &preemptor),
-            &Fit,
-        );
+        let r = preempt(&snap, &preemptor);
         assert_eq!(r.nominated_node.as_deref(), Some("n2"));
     }
 }
