@@ -94,7 +94,11 @@ impl DeterministicExecutor {
         }
     }
 
-    /// Like [`try_block_on`](Self::try_block_on), panicking on a stall (meant for tests).
+    /// Like [`try_block_on`](Self::try_block_on), for tests and simulations.
+    ///
+    /// # Panics
+    /// When every task is waiting and nothing can wake them (a stall); use
+    /// [`try_block_on`](Self::try_block_on) to get `None` instead.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         match self.try_block_on(fut) {
             Some(v) => v,

@@ -4,20 +4,17 @@ use orch_core::{DynamicObject, StoreError};
 
 use crate::kv::KeyValue;
 
-/// Serializes an object for storage (its `resourceVersion` is not stored).
+/// Serializes an object for storage (its `resourceVersion` is not stored; it is left as it was).
 ///
 /// # Errors
 /// `TooLarge` when the encoding exceeds `limit` bytes; `Internal` if serialization fails.
-pub fn encode(obj: &DynamicObject, limit: usize) -> Result<Vec<u8>, StoreError> {
-    let rv = obj.metadata.resource_version.as_ref();
-    let bytes = if rv.is_some() {
-        let mut copy = obj.clone();
-        copy.metadata.resource_version = None;
-        serde_json::to_vec(&copy)
-    } else {
-        serde_json::to_vec(obj)
-    }
-    .map_err(|e| StoreError::internal(format!("encoding {} {:?}: {e}", obj.types.kind, obj.name())))?;
+pub fn encode(obj: &mut DynamicObject, limit: usize) -> Result<Vec<u8>, StoreError> {
+    // Taken out for the write and put back, rather than serializing a copy of the object.
+    let rv = obj.metadata.resource_version.take();
+    let bytes = serde_json::to_vec(&*obj);
+    obj.metadata.resource_version = rv;
+    let bytes =
+        bytes.map_err(|e| StoreError::internal(format!("encoding {} {:?}: {e}", obj.types.kind, obj.name())))?;
     if bytes.len() > limit {
         return Err(StoreError::TooLarge { size: bytes.len(), limit });
     }

@@ -7,7 +7,7 @@ use orch_core::{DynamicObject, ResourceType, StoreError};
 use serde_json::Value;
 
 use super::core::mod_revision;
-use super::write::{conflict, qualified};
+use super::write::{conflict, contended, qualified};
 use super::{Registry, keys};
 
 /// Finalizer that holds an owner until the garbage collector orphans its dependents.
@@ -86,7 +86,7 @@ impl Registry {
                 None => continue,
             }
         }
-        Err(StoreError::Conflict { message: format!("too many concurrent writers on {}", qualified(namespace, name)) })
+        Err(contended(namespace, name))
     }
 
     /// The grace period of a pod deletion: none for pods never scheduled or already finished.

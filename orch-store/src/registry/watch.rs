@@ -82,15 +82,11 @@ async fn forward(mut stream: KvWatchStream, filter: Filter, queue: Arc<WatchQueu
         match msg {
             Ok(WatchMessage::Events(events)) => {
                 let decoded: Vec<HubEvent> = events.iter().filter_map(HubEvent::decode).collect();
-                let mut i = 0;
-                while i < decoded.len() {
-                    let rev = decoded[i].revision;
-                    let j = decoded[i..].iter().position(|e| e.revision != rev).map_or(decoded.len(), |p| i + p);
-                    let out: Vec<WatchEvent> = decoded[i..j].iter().filter_map(|e| e.for_filter(&filter)).collect();
+                for group in decoded.chunk_by(|a, b| a.revision == b.revision) {
+                    let out: Vec<WatchEvent> = group.iter().filter_map(|e| e.for_filter(&filter)).collect();
                     if queue.push_all(out).is_err() {
                         return;
                     }
-                    i = j;
                 }
             }
             Ok(WatchMessage::Progress { revision }) => {

@@ -168,17 +168,13 @@ impl WatchHub {
         Subscribed::Attached
     }
 
-    fn dispatch(&self, batch: Vec<HubEvent>) {
+    fn dispatch(&self, batch: Vec<Arc<HubEvent>>) {
         let mut st = self.lock();
         let mut dead = Vec::new();
-        // Group by revision so one revision's events reach a watcher together.
-        let mut i = 0;
-        while i < batch.len() {
-            let rev = batch[i].revision;
-            let j = batch[i..].iter().position(|e| e.revision != rev).map_or(batch.len(), |p| i + p);
-            let group: Vec<Arc<HubEvent>> = batch[i..j].iter().map(|e| Arc::new(e.clone_shallow())).collect();
+        // One revision's events reach a watcher together (all or none).
+        for group in batch.chunk_by(|a, b| a.revision == b.revision) {
             let mut per_watcher: HashMap<u64, Vec<WatchEvent>> = HashMap::new();
-            for ev in &group {
+            for ev in group {
                 for id in candidates(&st, ev) {
                     let Some(slot) = st.slots.get(&id) else { continue };
                     if ev.revision <= slot.after {
@@ -196,16 +192,13 @@ impl WatchHub {
                     dead.push(id);
                 }
             }
-            for ev in group {
-                st.ring.push_back(ev);
-            }
+            st.ring.extend(group.iter().cloned());
             while st.ring.len() > self.history {
                 if let Some(old) = st.ring.pop_front() {
                     st.floor = old.revision + 1;
                 }
             }
-            st.next = rev + 1;
-            i = j;
+            st.next = group[0].revision + 1;
         }
         for id in dead {
             remove(&mut st, id);
@@ -240,17 +233,6 @@ impl WatchHub {
             slot.queue.close(Some(WatchEvent::Error(error.clone())));
         }
         st.index.clear();
-    }
-}
-
-impl HubEvent {
-    fn clone_shallow(&self) -> HubEvent {
-        HubEvent {
-            revision: self.revision,
-            object: self.object.clone(),
-            prev: self.prev.clone(),
-            deleted: self.deleted,
-        }
     }
 }
 
@@ -294,8 +276,7 @@ async fn pump(hub: std::sync::Weak<WatchHub>, mut stream: KvWatchStream) {
         let Some(hub) = hub.upgrade() else { return };
         match msg {
             Ok(WatchMessage::Events(events)) => {
-                let decoded: Vec<HubEvent> = events.iter().filter_map(HubEvent::decode).collect();
-                hub.dispatch(decoded);
+                hub.dispatch(events.iter().filter_map(HubEvent::decode).map(Arc::new).collect());
             }
             Ok(WatchMessage::Progress { revision }) => hub.progress(revision),
             Err(e) => {

@@ -42,7 +42,7 @@ impl Registry {
             let mut candidate = if generated { obj.clone() } else { std::mem::take(&mut obj) };
             self.admit(&info, Operation::Create, None, &mut candidate, dry_run).await?;
             let name = candidate.name().to_owned();
-            let bytes = codec::encode(&candidate, self.inner.config.max_object_bytes)?;
+            let bytes = codec::encode(&mut candidate, self.inner.config.max_object_bytes)?;
             if dry_run {
                 return Ok(candidate);
             }
@@ -148,9 +148,7 @@ impl Registry {
                 return Err(conflict(rt, &namespace, &name));
             }
         }
-        Err(StoreError::Conflict {
-            message: format!("too many concurrent writers on {}", qualified(&namespace, &name)),
-        })
+        Err(contended(&namespace, &name))
     }
 
     pub(super) async fn patch_object(
@@ -193,7 +191,7 @@ impl Registry {
                 return Ok(done);
             }
         }
-        Err(StoreError::Conflict { message: format!("too many concurrent writers on {}", qualified(namespace, name)) })
+        Err(contended(namespace, name))
     }
 
     pub(super) async fn bind_pod(&self, namespace: &str, pod: &str, node: &str) -> Result<DynamicObject, StoreError> {
@@ -231,7 +229,7 @@ impl Registry {
                 return Ok(done);
             }
         }
-        Err(StoreError::Conflict { message: format!("too many concurrent writers on {namespace}/{pod}") })
+        Err(contended(namespace, pod))
     }
 
     /// Admits and writes `new` over `old` if `old` is still current. `Ok(None)` when another
@@ -265,7 +263,7 @@ impl Registry {
                 new
             }));
         }
-        let bytes = codec::encode(&new, self.inner.config.max_object_bytes)?;
+        let bytes = codec::encode(&mut new, self.inner.config.max_object_bytes)?;
         if dry_run {
             return Ok(Some(new));
         }
@@ -413,6 +411,11 @@ pub(super) fn conflict(rt: &ResourceType, namespace: &str, name: &str) -> StoreE
             qualified(namespace, name)
         ),
     }
+}
+
+/// The error when a retried write kept losing the race against other writers.
+pub(super) fn contended(namespace: &str, name: &str) -> StoreError {
+    StoreError::Conflict { message: format!("too many concurrent writers on {}", qualified(namespace, name)) }
 }
 
 pub(super) fn qualified(namespace: &str, name: &str) -> String {
