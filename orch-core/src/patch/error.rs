@@ -182,3 +182,16 @@ pub enum PointerError {
     #[error("'~' must be followed by '0' or '1'")]
     InvalidEscape,
 }
+
+impl From<PatchError> for crate::StoreError {
+    /// An unsupported patch format is 415 (`UnsupportedMediaType`); every other patch error is
+    /// the client's (400, `BadRequest`) and names the position.
+    fn from(e: PatchError) -> Self {
+        match e {
+            PatchError::UnsupportedPatchType { .. } | PatchError::StrategicUnsupported { .. } => {
+                crate::StoreError::UnsupportedMediaType { message: e.to_string() }
+            }
+            other => crate::StoreError::bad_request(other.to_string()),
+        }
+    }
+}

@@ -177,6 +177,11 @@ impl Registry {
         self.inner.kinds.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The kind served at an API path's group, version and plural, without copying the kind table.
+    pub fn kind_by_plural(&self, group: &str, version: &str, plural: &str) -> Option<Arc<KindInfo>> {
+        self.inner.kinds.read().unwrap_or_else(|e| e.into_inner()).by_plural(group, version, plural).cloned()
+    }
+
     /// The underlying key-value store.
     pub fn kv(&self) -> &Arc<dyn KvStore> {
         &self.inner.kv

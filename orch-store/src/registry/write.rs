@@ -1,7 +1,7 @@
 //! Writes: create, update, status update, patch and binding, with optimistic concurrency.
 
 use orch_core::store::Subresource;
-use orch_core::{DynamicObject, KindInfo, Patch, PatchError, ResourceType, StoreError};
+use orch_core::{DynamicObject, KindInfo, Patch, ResourceType, StoreError};
 use serde_json::{Value, json};
 
 use super::core::{mod_revision, not_found};
@@ -175,7 +175,7 @@ impl Registry {
         for _ in 0..self.inner.config.max_write_retries {
             let old = self.read_existing(rt, namespace, name).await?;
             let old_rev = mod_revision(&old);
-            let patched = patch.apply(&rt.kind, &old.to_value()).map_err(patch_error)?;
+            let patched = patch.apply(&rt.kind, &old.to_value()).map_err(StoreError::from)?;
             let mut patched = DynamicObject::from_value(patched)
                 .map_err(|e| StoreError::bad_request(format!("the patched object is not a valid object: {e}")))?;
             check_type(&info, &mut patched)?;
@@ -391,15 +391,6 @@ fn set_condition(obj: &mut DynamicObject, type_: &str, now: &str) {
         }
     } else {
         list.push(json!({ "type": type_, "status": "True", "lastTransitionTime": now }));
-    }
-}
-
-fn patch_error(e: PatchError) -> StoreError {
-    match e {
-        PatchError::UnsupportedPatchType { .. } | PatchError::StrategicUnsupported { .. } => {
-            StoreError::UnsupportedMediaType { message: e.to_string() }
-        }
-        other => StoreError::bad_request(other.to_string()),
     }
 }
 

@@ -1,0 +1,123 @@
+//! Accepting connections: plain HTTP or TLS, on a listener the caller binds, until shut down.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::{ApiServer, ServerTls};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Binding the address failed.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Authentication is off and the address is not loopback.
+    #[error(
+        "refusing to serve {addr} without authentication: only loopback addresses may run with auth off \
+         (configure an authenticator, or bind 127.0.0.1)"
+    )]
+    InsecureAddress {
+        /// The address.
+        addr: SocketAddr,
+    },
+}
+
+/// A server accepting connections in the background.
+pub struct RunningServer {
+    addr: SocketAddr,
+    tls: bool,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL (`https://127.0.0.1:PORT` or `http://...`).
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+    }
+
+    /// Stops accepting, closes every open connection (watches included) and waits for the loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+impl ApiServer {
+    /// Binds `addr` and serves in the background, over TLS when `tls` is given.
+    ///
+    /// # Errors
+    /// The address cannot be bound, or authentication is off on a non-loopback address.
+    pub async fn bind(self, addr: SocketAddr, tls: Option<ServerTls>) -> Result<RunningServer, ServeError> {
+        let auth_on = self.state.config.authenticator.is_some();
+        if !auth_on && !addr.ip().is_loopback() {
+            return Err(ServeError::InsecureAddress { addr });
+        }
+        let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
+        let _ = self.state.address.set(addr.to_string());
+        if !auth_on {
+            eprintln!("orch-api: authentication is OFF; serving {addr} (loopback only)");
+        }
+        let (stop, stopped) = watch::channel(false);
+        let is_tls = tls.is_some();
+        let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
+        let task = tokio::spawn(accept_loop(self, listener, acceptor, stopped));
+        Ok(RunningServer { addr, tls: is_tls, stop, task })
+    }
+}
+
+async fn accept_loop(
+    server: ApiServer,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let router = server.router();
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((tcp, _peer)) = accepted else { continue };
+        let _ = tcp.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let tls = tls.clone();
+        connections.spawn(async move {
+            let http = hyper::server::conn::http1::Builder::new();
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(tcp).await {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(tcp), service).await;
+                }
+            }
+        });
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+#[allow(dead_code)]
+fn _send(_: Arc<RunningServer>) {}

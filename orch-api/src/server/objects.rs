@@ -1,0 +1,214 @@
+//! The object verbs: get, list, watch, create, update, patch, delete (and the `status` subresource).
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt;
+use orch_core::patch::Patch;
+use orch_core::store::{
+    DeleteOptions, DeleteOutcome, ObjectList, PatchOptions, Preconditions, PropagationPolicy, Subresource,
+    WriteOptions,
+};
+use orch_core::{DynamicObject, StoreError};
+use serde_json::{Map, Value, json};
+
+use super::dispatch::Call;
+use super::{ServerState, body, respond};
+
+/// Runs an object verb (the object itself or its `status`).
+pub(crate) async fn run(st: &ServerState, call: &Call, bytes: Bytes) -> Response {
+    let result = match call.verb {
+        "get" => get(st, call).await,
+        "list" => list(st, call).await,
+        "watch" => return watch(st, call).await,
+        "create" if call.path.subresource.is_none() => create(st, call, &bytes).await,
+        "update" => update(st, call, &bytes).await,
+        "patch" => patch(st, call, &bytes).await,
+        "delete" if call.path.subresource.is_none() => delete(st, call, &bytes).await,
+        "deletecollection" => delete_collection(st, call, &bytes).await,
+        _ => return respond::method_not_allowed(call.parts.uri.path()),
+    };
+    result.unwrap_or_else(|e| respond::error(&e))
+}
+
+async fn get(st: &ServerState, call: &Call) -> Result<Response, StoreError> {
+    let obj = st.store.get(&call.kind.resource_type, call.namespace(), call.name()).await?;
+    Ok(respond::json(StatusCode::OK, &obj))
+}
+
+/// A list in Kubernetes' shape: `{"kind":"PodList","metadata":{"resourceVersion",..},"items":[..]}`.
+pub(crate) fn list_body(call: &Call, list: &ObjectList) -> Value {
+    let rt = &call.kind.resource_type;
+    let mut metadata = Map::new();
+    metadata.insert("resourceVersion".into(), json!(list.resource_version));
+    if let Some(token) = &list.continue_token {
+        metadata.insert("continue".into(), json!(token));
+    }
+    if let Some(remaining) = list.remaining_item_count {
+        metadata.insert("remainingItemCount".into(), json!(remaining));
+    }
+    json!({
+        "apiVersion": rt.api_version(),
+        "kind": format!("{}List", rt.kind),
+        "metadata": metadata,
+        "items": list.items,
+    })
+}
+
+async fn list(st: &ServerState, call: &Call) -> Result<Response, StoreError> {
+    let list = st.store.list(&call.kind.resource_type, call.namespace(), &call.query.list_params()).await?;
+    Ok(respond::json(StatusCode::OK, &list_body(call, &list)))
+}
+
+/// A watch as a long-lived chunked response of JSON lines.
+async fn watch(st: &ServerState, call: &Call) -> Response {
+    let rt = call.kind.resource_type.clone();
+    let stream = match st.store.watch(&rt, call.namespace(), &call.query.watch_params()).await {
+        Ok(stream) => stream,
+        Err(e) => return respond::error(&e),
+    };
+    let guard = st.metrics.watch_opened(&rt.plural);
+    let counter = st.metrics.watch_event_counter(&rt.plural);
+    let encoder = st_encoder(st);
+    let lines = stream.map(move |event| {
+        let _open = &guard;
+        counter.inc();
+        Ok::<Bytes, Infallible>(encoder.encode(&event, &rt))
+    });
+    let mut resp = Response::new(Body::from_stream(lines));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp
+}
+
+/// The shared encoder, reached through the state's `Arc` so the stream can own it.
+fn st_encoder(st: &ServerState) -> std::sync::Arc<super::EventEncoder> {
+    st.encoder.clone()
+}
+
+fn write_options(call: &Call) -> WriteOptions {
+    WriteOptions { dry_run: call.query.dry_run }
+}
+
+async fn create(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
+    let rt = &call.kind.resource_type;
+    let obj = body::decode_object(&call.parts.headers, bytes, &rt.api_version(), &rt.kind, call.namespace())?;
+    let created = st.store.create(rt, obj, &write_options(call)).await?;
+    Ok(respond::json(StatusCode::CREATED, &created))
+}
+
+async fn update(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
+    let rt = &call.kind.resource_type;
+    let obj = body::decode_object(&call.parts.headers, bytes, &rt.api_version(), &rt.kind, call.namespace())?;
+    if obj.metadata.name.as_deref().unwrap_or_default() != call.name() {
+        return Err(StoreError::bad_request(format!(
+            "metadata.name: the name of the object ({:?}) does not match the name on the URL ({:?})",
+            obj.metadata.name.as_deref().unwrap_or_default(),
+            call.name()
+        )));
+    }
+    let updated = match call.path.subresource.as_deref() {
+        Some("status") => st.store.update_status(rt, obj, &write_options(call)).await?,
+        _ => st.store.update(rt, obj, &write_options(call)).await?,
+    };
+    Ok(respond::json(StatusCode::OK, &updated))
+}
+
+/// The patch a request carries, by its content type.
+pub(crate) fn decode_patch(call: &Call, bytes: &[u8]) -> Result<Patch, StoreError> {
+    let content_type =
+        call.parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    if content_type.starts_with("application/apply-patch") {
+        return Err(StoreError::UnsupportedMediaType {
+            message: "server-side apply (application/apply-patch+yaml) is not supported yet; use a merge, JSON or \
+                      strategic merge patch, or orchctl apply"
+                .into(),
+        });
+    }
+    let value: Value = body::decode(&axum::http::HeaderMap::new(), bytes)?;
+    Ok(Patch::from_content_type(&content_type, value)?)
+}
+
+async fn patch(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
+    let patch = decode_patch(call, bytes)?;
+    let subresource = if call.path.subresource.as_deref() == Some("status") { Subresource::Status } else { Subresource::Main };
+    let opts = PatchOptions { subresource, dry_run: call.query.dry_run };
+    let patched = st.store.patch(&call.kind.resource_type, call.namespace(), call.name(), &patch, &opts).await?;
+    Ok(respond::json(StatusCode::OK, &patched))
+}
+
+/// Delete options from the body (Kubernetes' `DeleteOptions`, with `dryRun: ["All"]`) and the query.
+pub(crate) fn delete_options(call: &Call, bytes: &[u8]) -> Result<DeleteOptions, StoreError> {
+    let mut opts = DeleteOptions { dry_run: call.query.dry_run, ..DeleteOptions::default() };
+    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        body::decode(&call.parts.headers, bytes)?
+    };
+    if let Some(policy) = body["propagationPolicy"].as_str().or(call.query.propagation_policy.as_deref()) {
+        opts.propagation_policy = Some(match policy {
+            "Orphan" => PropagationPolicy::Orphan,
+            "Background" => PropagationPolicy::Background,
+            "Foreground" => PropagationPolicy::Foreground,
+            other => {
+                return Err(StoreError::bad_request(format!(
+                    "propagationPolicy: unsupported value {other:?} (Orphan, Background or Foreground)"
+                )));
+            }
+        });
+    }
+    if body["orphanDependents"].as_bool() == Some(true) {
+        opts.propagation_policy = Some(PropagationPolicy::Orphan);
+    }
+    opts.grace_period_seconds = body["gracePeriodSeconds"].as_i64().or(call.query.grace_period_seconds);
+    if body["dryRun"].as_array().is_some_and(|a| a.iter().any(|v| v == "All")) {
+        opts.dry_run = true;
+    }
+    if let Some(pre) = body.get("preconditions").filter(|p| p.is_object()) {
+        opts.preconditions = Some(Preconditions {
+            uid: pre["uid"].as_str().map(str::to_string),
+            resource_version: pre["resourceVersion"].as_str().map(str::to_string),
+        });
+    }
+    Ok(opts)
+}
+
+fn delete_response(outcome: DeleteOutcome) -> Response {
+    match outcome {
+        DeleteOutcome::Deleted(obj) => respond::json(StatusCode::OK, &obj),
+        DeleteOutcome::Pending(obj) => respond::json(StatusCode::ACCEPTED, &obj),
+    }
+}
+
+async fn delete(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
+    let opts = delete_options(call, bytes)?;
+    let outcome = st.store.delete(&call.kind.resource_type, call.namespace(), call.name(), &opts).await?;
+    Ok(delete_response(outcome))
+}
+
+/// Deletes every object the selectors match; answers the list of what was deleted.
+async fn delete_collection(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
+    let opts = delete_options(call, bytes)?;
+    let rt = &call.kind.resource_type;
+    let mut params = call.query.list_params();
+    params.limit = None;
+    params.continue_token = None;
+    let mut list = st.store.list(rt, call.namespace(), &params).await?;
+    let mut deleted: Vec<DynamicObject> = Vec::with_capacity(list.items.len());
+    for obj in list.items.drain(..) {
+        let ns = obj.metadata.namespace.clone();
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        match st.store.delete(rt, ns.as_deref(), &name, &opts).await {
+            Ok(outcome) => deleted.push(outcome.object().clone()),
+            Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    list.items = deleted;
+    list.continue_token = None;
+    list.remaining_item_count = None;
+    Ok(respond::json(StatusCode::OK, &list_body(call, &list)))
+}

@@ -1,0 +1,5 @@
+//! orch-api integration tests: the real server on loopback, driven by the HTTP client.
+
+mod contract;
+mod server;
+mod support;
