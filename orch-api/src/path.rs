@@ -56,7 +56,7 @@ impl ResourcePath {
     }
 
     /// The same object's subresource.
-    pub fn sub(mut self, subresource: &str) -> Self {
+    pub fn subresource(mut self, subresource: &str) -> Self {
         self.subresource = Some(subresource.to_string());
         self
     }
@@ -67,11 +67,8 @@ impl ResourcePath {
     /// # Errors
     /// `BadRequest` naming the segment that is wrong.
     pub fn parse(path: &str) -> Result<Option<Self>, StoreError> {
-        let segs: Vec<Cow<'_, str>> = path
-            .trim_matches('/')
-            .split('/')
-            .map(|s| percent_decode_str(s).decode_utf8_lossy())
-            .collect();
+        let segs: Vec<Cow<'_, str>> =
+            path.trim_matches('/').split('/').map(|s| percent_decode_str(s).decode_utf8_lossy()).collect();
         let (group, version, rest) = match segs.as_slice() {
             [api, version, rest @ ..] if api == "api" && !rest.is_empty() => (String::new(), version.to_string(), rest),
             [apis, group, version, rest @ ..] if apis == "apis" && !rest.is_empty() => {
@@ -91,7 +88,9 @@ impl ResourcePath {
             [plural, name, sub] => (plural, Some(name.to_string()), Some(sub.to_string())),
             _ => return Err(StoreError::bad_request(format!("path {path:?} has too many segments"))),
         };
-        for (what, value) in [("resource", Some(plural.as_ref())), ("name", name.as_deref()), ("namespace", namespace.as_deref())] {
+        for (what, value) in
+            [("resource", Some(plural.as_ref())), ("name", name.as_deref()), ("namespace", namespace.as_deref())]
+        {
             if value.is_some_and(str::is_empty) {
                 return Err(StoreError::bad_request(format!("path {path:?} has an empty {what}")));
             }
@@ -130,7 +129,14 @@ mod tests {
     fn core_and_group_paths_parse() {
         let cases = [
             ("/api/v1/pods", "", None, "pods", None, None),
-            ("/api/v1/namespaces/default/pods/web-1/status", "", Some("default"), "pods", Some("web-1"), Some("status")),
+            (
+                "/api/v1/namespaces/default/pods/web-1/status",
+                "",
+                Some("default"),
+                "pods",
+                Some("web-1"),
+                Some("status"),
+            ),
             ("/api/v1/namespaces/default", "", None, "namespaces", Some("default"), None),
             ("/api/v1/namespaces/kube-system/finalize", "", None, "namespaces", Some("kube-system"), Some("finalize")),
             ("/api/v1/nodes/n1", "", None, "nodes", Some("n1"), None),

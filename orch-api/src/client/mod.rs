@@ -82,14 +82,19 @@ impl HttpClient {
         follow: bool,
         tail_lines: Option<i64>,
     ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
-        let path = ResourcePath::object(&<orch_core::kinds::Pod as orch_core::Resource>::resource_type(), Some(namespace), pod)
-            .sub("log");
+        let path = ResourcePath::object(
+            &<orch_core::kinds::Pod as orch_core::Resource>::resource_type(),
+            Some(namespace),
+            pod,
+        )
+        .subresource("log");
         let query = Query { container: container.map(str::to_string), follow, tail_lines, ..Query::default() };
         let url = format!("{path}?{}", query.encode());
         let resp = self.transport.send_streaming(Method::GET, &url, None).await?;
-        let stream = resp.into_body().into_data_stream().map(|chunk| {
-            chunk.map_err(|e| StoreError::Unavailable { message: format!("log stream broke: {e}") })
-        });
+        let stream = resp
+            .into_body()
+            .into_data_stream()
+            .map(|chunk| chunk.map_err(|e| StoreError::Unavailable { message: format!("log stream broke: {e}") }));
         Ok(stream.boxed())
     }
 }

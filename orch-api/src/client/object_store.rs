@@ -82,26 +82,40 @@ impl HttpClient {
     }
 
     fn object_path(rt: &ResourceType, obj: &DynamicObject) -> Result<ResourcePath, StoreError> {
-        let name = obj.metadata.name.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| {
-            StoreError::bad_request("metadata.name: required value")
-        })?;
+        let name = obj
+            .metadata
+            .name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| StoreError::bad_request("metadata.name: required value"))?;
         Ok(ResourcePath::object(rt, obj.metadata.namespace.as_deref(), name))
     }
 }
 
 #[async_trait]
 impl ObjectStore for HttpClient {
-    async fn create(&self, rt: &ResourceType, obj: DynamicObject, opts: &WriteOptions) -> Result<DynamicObject, StoreError> {
+    async fn create(
+        &self,
+        rt: &ResourceType,
+        obj: DynamicObject,
+        opts: &WriteOptions,
+    ) -> Result<DynamicObject, StoreError> {
         let path = ResourcePath::collection(rt, obj.metadata.namespace.as_deref());
         self.write(Method::POST, &with_query(path, &dry_run(opts.dry_run)), json_payload(&obj)?).await
     }
 
     async fn get(&self, rt: &ResourceType, namespace: Option<&str>, name: &str) -> Result<DynamicObject, StoreError> {
-        let (_, body) = self.transport.send(Method::GET, &ResourcePath::object(rt, namespace, name).to_string(), None).await?;
+        let (_, body) =
+            self.transport.send(Method::GET, &ResourcePath::object(rt, namespace, name).to_string(), None).await?;
         decode_object(&body)
     }
 
-    async fn list(&self, rt: &ResourceType, namespace: Option<&str>, params: &ListParams) -> Result<ObjectList, StoreError> {
+    async fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        params: &ListParams,
+    ) -> Result<ObjectList, StoreError> {
         let url = with_query(ResourcePath::collection(rt, namespace), &Query::from_list(params));
         let (_, body) = self.transport.send(Method::GET, &url, None).await?;
         let list: WireList =
@@ -121,7 +135,12 @@ impl ObjectStore for HttpClient {
         })
     }
 
-    async fn update(&self, rt: &ResourceType, obj: DynamicObject, opts: &WriteOptions) -> Result<DynamicObject, StoreError> {
+    async fn update(
+        &self,
+        rt: &ResourceType,
+        obj: DynamicObject,
+        opts: &WriteOptions,
+    ) -> Result<DynamicObject, StoreError> {
         let path = Self::object_path(rt, &obj)?;
         self.write(Method::PUT, &with_query(path, &dry_run(opts.dry_run)), json_payload(&obj)?).await
     }
@@ -132,7 +151,7 @@ impl ObjectStore for HttpClient {
         obj: DynamicObject,
         opts: &WriteOptions,
     ) -> Result<DynamicObject, StoreError> {
-        let path = Self::object_path(rt, &obj)?.sub("status");
+        let path = Self::object_path(rt, &obj)?.subresource("status");
         self.write(Method::PUT, &with_query(path, &dry_run(opts.dry_run)), json_payload(&obj)?).await
     }
 
@@ -146,7 +165,7 @@ impl ObjectStore for HttpClient {
     ) -> Result<DynamicObject, StoreError> {
         let mut path = ResourcePath::object(rt, namespace, name);
         if opts.subresource == Subresource::Status {
-            path = path.sub("status");
+            path = path.subresource("status");
         }
         let bytes = serde_json::to_vec(&patch.body()).map_err(|e| StoreError::bad_request(e.to_string()))?;
         let payload = Payload { content_type: patch.content_type(), bytes: Bytes::from(bytes) };
@@ -167,7 +186,7 @@ impl ObjectStore for HttpClient {
     }
 
     async fn bind(&self, namespace: &str, pod: &str, node_name: &str) -> Result<DynamicObject, StoreError> {
-        let path = ResourcePath::object(&Pod::resource_type(), Some(namespace), pod).sub("binding");
+        let path = ResourcePath::object(&Pod::resource_type(), Some(namespace), pod).subresource("binding");
         let binding = json!({
             "apiVersion": "v1",
             "kind": "Binding",
@@ -179,7 +198,7 @@ impl ObjectStore for HttpClient {
     }
 
     async fn evict(&self, namespace: &str, pod: &str, opts: &DeleteOptions) -> Result<(), StoreError> {
-        let path = ResourcePath::object(&Pod::resource_type(), Some(namespace), pod).sub("eviction");
+        let path = ResourcePath::object(&Pod::resource_type(), Some(namespace), pod).subresource("eviction");
         let eviction = json!({
             "apiVersion": "policy/v1",
             "kind": "Eviction",

@@ -82,7 +82,12 @@ impl Transport {
         Ok(Transport { client, config, auth })
     }
 
-    fn build(&self, method: &Method, path_and_query: &str, payload: Option<&Payload>) -> Result<Request<Full<Bytes>>, StoreError> {
+    fn build(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        payload: Option<&Payload>,
+    ) -> Result<Request<Full<Bytes>>, StoreError> {
         let mut req = Request::builder()
             .method(method.clone())
             .uri(format!("{}{}", self.config.server, path_and_query))
@@ -119,7 +124,11 @@ impl Transport {
             let req = self.build(&method, path_and_query, payload.as_ref())?;
             let outcome = tokio::time::timeout(self.config.request_timeout, self.client.request(req)).await;
             let retry_after = match outcome {
-                Err(_) => return Err(StoreError::Timeout { message: format!("{method} {path_and_query}: no answer in time") }),
+                Err(_) => {
+                    return Err(StoreError::Timeout {
+                        message: format!("{method} {path_and_query}: no answer in time"),
+                    });
+                }
                 Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
                 Ok(Ok(resp)) => {
                     let status = resp.status();
@@ -150,7 +159,12 @@ impl Transport {
     }
 
     /// Sends a request and reads the whole answer.
-    pub async fn send(&self, method: Method, path_and_query: &str, payload: Option<Payload>) -> Result<(StatusCode, Bytes), StoreError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        payload: Option<Payload>,
+    ) -> Result<(StatusCode, Bytes), StoreError> {
         let resp = self.send_streaming(method, path_and_query, payload).await?;
         let status = resp.status();
         let body = collect(resp.into_body(), self.config.request_timeout).await.map_err(|e| self.unreachable(e))?;
@@ -183,7 +197,8 @@ pub(crate) fn decode_error(status: StatusCode, body: &[u8]) -> StoreError {
         Ok(s) if s.kind == "Status" && s.code != 0 => s.into_error(),
         _ => {
             let text = String::from_utf8_lossy(body).chars().take(300).collect::<String>();
-            let synthetic = Status { code: status.as_u16(), message: format!("HTTP {status}: {text}"), ..Status::default() };
+            let synthetic =
+                Status { code: status.as_u16(), message: format!("HTTP {status}: {text}"), ..Status::default() };
             synthetic.into_error()
         }
     }

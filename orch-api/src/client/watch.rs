@@ -199,7 +199,9 @@ impl State {
         let mut params = self.params.clone();
         params.resource_version = self.resume.complete_rv.clone();
         loop {
-            params.timeout = self.deadline.map(|d| d.saturating_duration_since(Instant::now()).max(std::time::Duration::from_secs(1)));
+            params.timeout = self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now()).max(std::time::Duration::from_secs(1)));
             match open(&self.transport, &self.rt, self.namespace.as_deref(), &params).await {
                 Ok(body) => {
                     self.body = Some(body);
@@ -224,7 +226,8 @@ mod tests {
     fn lines_decode_to_events() {
         let added = decode_line(br#"{"type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","resourceVersion":"5"}}}"#).unwrap();
         assert_eq!(added.resource_version(), Some("5"));
-        let bm = decode_line(br#"{"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"9"}}}"#).unwrap();
+        let bm =
+            decode_line(br#"{"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"9"}}}"#).unwrap();
         assert_eq!(bm, WatchEvent::Bookmark { resource_version: "9".into() });
         let gone = decode_line(br#"{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version: 1 (5)"}}"#).unwrap();
         assert!(matches!(gone, WatchEvent::Error(StoreError::Gone { .. })), "{gone:?}");

@@ -13,10 +13,8 @@ use serde::de::DeserializeOwned;
 /// # Errors
 /// `TooLarge` (413), or `BadRequest` when the connection fails mid-body.
 pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, StoreError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if let Some(size) = declared.filter(|s| *s > limit) {
         return Err(StoreError::TooLarge { size, limit });
     }
@@ -29,10 +27,7 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes
 
 /// Whether the request says its body is YAML.
 fn is_yaml(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("yaml"))
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("yaml"))
 }
 
 /// Decodes a JSON (or, by content type, YAML) body.

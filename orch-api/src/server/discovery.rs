@@ -64,7 +64,8 @@ pub fn api_group_list(kinds: &KindRegistry) -> Value {
 
 /// `/apis/{group}`: one group.
 pub fn group_document(kinds: &KindRegistry, group: &str) -> Option<Value> {
-    let versions: Vec<String> = kinds.group_versions().into_iter().filter(|(g, _)| g == group).map(|(_, v)| v).collect();
+    let versions: Vec<String> =
+        kinds.group_versions().into_iter().filter(|(g, _)| g == group).map(|(_, v)| v).collect();
     (!versions.is_empty() && !group.is_empty()).then(|| {
         let mut doc = api_group(group, &versions);
         doc["kind"] = json!("APIGroup");
@@ -126,7 +127,8 @@ mod tests {
     fn core_v1_lists_pods_with_their_subresources() {
         let doc = resource_list(&KindRegistry::with_builtins(), "", "v1").unwrap();
         assert_eq!(doc["groupVersion"], "v1");
-        let names: Vec<&str> = doc["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            doc["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
         for want in ["pods", "pods/status", "pods/binding", "pods/eviction", "pods/log", "nodes", "namespaces"] {
             assert!(names.contains(&want), "{want} in {names:?}");
         }

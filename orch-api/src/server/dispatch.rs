@@ -93,7 +93,9 @@ async fn non_resource(st: &ServerState, parts: &axum::http::request::Parts, user
             respond::json(StatusCode::OK, &discovery::api_versions(&addr))
         }
         ["apis"] => respond::json(StatusCode::OK, &discovery::api_group_list(&kinds())),
-        ["apis", group] => discovery::group_document(&kinds(), group).map_or_else(not_found, |d| respond::json(StatusCode::OK, &d)),
+        ["apis", group] => {
+            discovery::group_document(&kinds(), group).map_or_else(not_found, |d| respond::json(StatusCode::OK, &d))
+        }
         ["api", version] => found(discovery::resource_list(&kinds(), "", version)).unwrap_or_else(not_found),
         ["apis", group, version] => found(discovery::resource_list(&kinds(), group, version)).unwrap_or_else(not_found),
         ["openapi", "v3"] => respond::json(StatusCode::OK, &openapi::index(&kinds())),

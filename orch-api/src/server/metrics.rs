@@ -113,7 +113,10 @@ mod tests {
         m.observe("create", "pods", 201, Duration::from_millis(2));
         let guard = m.watch_opened("pods");
         let text = m.render();
-        assert!(text.contains(r#"orch_apiserver_requests_total{verb="create",resource="pods",code="201"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"orch_apiserver_requests_total{verb="create",resource="pods",code="201"} 1"#),
+            "{text}"
+        );
         assert!(text.contains(r#"orch_apiserver_watches{resource="pods"} 1"#), "{text}");
         drop(guard);
         assert!(m.render().contains(r#"orch_apiserver_watches{resource="pods"} 0"#));

@@ -1,7 +1,7 @@
 //! The API server: Kubernetes' REST conventions over an orch-store `Registry`.
 
-pub mod auth;
 mod audit;
+pub mod auth;
 mod body;
 mod config;
 mod discovery;

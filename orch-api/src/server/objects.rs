@@ -9,8 +9,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use orch_core::patch::Patch;
 use orch_core::store::{
-    DeleteOptions, DeleteOutcome, ObjectList, PatchOptions, Preconditions, PropagationPolicy, Subresource,
-    WriteOptions,
+    DeleteOptions, DeleteOutcome, ObjectList, PatchOptions, Preconditions, PropagationPolicy, Subresource, WriteOptions,
 };
 use orch_core::{DynamicObject, StoreError};
 use serde_json::{Map, Value, json};
@@ -134,7 +133,8 @@ pub(crate) fn decode_patch(call: &Call, bytes: &[u8]) -> Result<Patch, StoreErro
 
 async fn patch(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
     let patch = decode_patch(call, bytes)?;
-    let subresource = if call.path.subresource.as_deref() == Some("status") { Subresource::Status } else { Subresource::Main };
+    let subresource =
+        if call.path.subresource.as_deref() == Some("status") { Subresource::Status } else { Subresource::Main };
     let opts = PatchOptions { subresource, dry_run: call.query.dry_run };
     let patched = st.store.patch(&call.kind.resource_type, call.namespace(), call.name(), &patch, &opts).await?;
     Ok(respond::json(StatusCode::OK, &patched))
@@ -143,11 +143,8 @@ async fn patch(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, 
 /// Delete options from the body (Kubernetes' `DeleteOptions`, with `dryRun: ["All"]`) and the query.
 pub(crate) fn delete_options(call: &Call, bytes: &[u8]) -> Result<DeleteOptions, StoreError> {
     let mut opts = DeleteOptions { dry_run: call.query.dry_run, ..DeleteOptions::default() };
-    let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        body::decode(&call.parts.headers, bytes)?
-    };
+    let body: Value =
+        if bytes.iter().all(u8::is_ascii_whitespace) { Value::Null } else { body::decode(&call.parts.headers, bytes)? };
     if let Some(policy) = body["propagationPolicy"].as_str().or(call.query.propagation_policy.as_deref()) {
         opts.propagation_policy = Some(match policy {
             "Orphan" => PropagationPolicy::Orphan,

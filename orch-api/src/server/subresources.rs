@@ -123,7 +123,11 @@ async fn binding(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response
         )));
     }
     let pod = st.store.bind(call.namespace().unwrap_or_default(), call.name(), node).await?;
-    Ok(if call.query.return_object { respond::json(StatusCode::CREATED, &pod) } else { respond::success(StatusCode::CREATED) })
+    Ok(if call.query.return_object {
+        respond::json(StatusCode::CREATED, &pod)
+    } else {
+        respond::success(StatusCode::CREATED)
+    })
 }
 
 /// `pods/{name}/eviction`: the body is a `policy/v1` Eviction with optional `deleteOptions`.
@@ -140,12 +144,19 @@ async fn eviction(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Respons
 async fn logs(st: &ServerState, call: &Call) -> Result<Response, StoreError> {
     let ns = call.namespace().unwrap_or_default();
     let pod = st.store.get(&call.kind.resource_type, Some(ns), call.name()).await?;
-    let containers: Vec<String> = pod.data.get("spec").and_then(|s| s["containers"].as_array()).into_iter().flatten()
+    let containers: Vec<String> = pod
+        .data
+        .get("spec")
+        .and_then(|s| s["containers"].as_array())
+        .into_iter()
+        .flatten()
         .filter_map(|c| c["name"].as_str().map(str::to_string))
         .collect();
     let container = match (&call.query.container, containers.as_slice()) {
         (Some(c), _) if containers.contains(c) => c.clone(),
-        (Some(c), _) => return Err(StoreError::bad_request(format!("container {c:?} is not valid for pod {:?}", call.name()))),
+        (Some(c), _) => {
+            return Err(StoreError::bad_request(format!("container {c:?} is not valid for pod {:?}", call.name())));
+        }
         (None, [only]) => only.clone(),
         (None, _) => {
             return Err(StoreError::bad_request(format!(

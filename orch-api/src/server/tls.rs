@@ -85,9 +85,8 @@ impl TlsSource {
         };
         let cert_pem = read(&cert_path)?;
         let key_pem = read(&key_path)?;
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
-            .collect::<Result<_, _>>()
-            .map_err(|e| pem_err(&cert_path, e))?;
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(&cert_pem).collect::<Result<_, _>>().map_err(|e| pem_err(&cert_path, e))?;
         if certs.is_empty() {
             return Err(TlsError::Pem { path: cert_path.display().to_string(), reason: "no certificate".into() });
         }

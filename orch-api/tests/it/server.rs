@@ -69,7 +69,13 @@ async fn errors_are_status_objects_with_matching_codes() {
         ("GET", "/api/v1/namespaces/default/pods/missing", "", b"", 404),
         ("GET", "/api/v1/namespaces/default/widgets", "", b"", 404),
         ("GET", "/api/v1/pods?limit=many", "", b"", 400),
-        ("POST", "/api/v1/namespaces/default/pods", "application/json", br#"{"metadata":{"name":"Bad_Name"},"spec":{"containers":[]}}"#, 422),
+        (
+            "POST",
+            "/api/v1/namespaces/default/pods",
+            "application/json",
+            br#"{"metadata":{"name":"Bad_Name"},"spec":{"containers":[]}}"#,
+            422,
+        ),
         ("PATCH", "/api/v1/namespaces/default/pods/x", "application/apply-patch+yaml", b"{}", 415),
         ("PUT", "/api/v1/pods", "application/json", b"{}", 405),
     ];
@@ -154,7 +160,9 @@ async fn watch_resumes_after_the_server_restarts_on_a_durable_store() {
     .unwrap();
     let first = TestServer::over(registry, ServerConfig::default(), None).await;
     let addr = first.running.local_addr();
-    let client = HttpClient::new(ClientConfig::new(first.url()).retries(2).watch_resume_timeout(Duration::from_secs(30))).unwrap();
+    let client =
+        HttpClient::new(ClientConfig::new(first.url()).retries(2).watch_resume_timeout(Duration::from_secs(30)))
+            .unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(client);
     let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
     let start = pods.create(&kit::pod("a")).await.unwrap().metadata.resource_version.unwrap();
@@ -185,7 +193,8 @@ async fn watch_resumes_after_the_server_restarts_on_a_durable_store() {
     }
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        let ev = tokio::time::timeout(Duration::from_secs(20), watch.next()).await.expect("event in time").expect("open");
+        let ev =
+            tokio::time::timeout(Duration::from_secs(20), watch.next()).await.expect("event in time").expect("open");
         match ev {
             WatchEvent::Added(o) => seen.push(o.metadata.name.clone().unwrap()),
             WatchEvent::Bookmark { .. } => {}
@@ -212,8 +221,8 @@ async fn watch_from_a_compacted_revision_is_gone() {
         }
         Err(other) => panic!("expected Gone, got {other:?}"),
     }
-    let url = format!("/api/v1/namespaces/default/pods?watch=true&resourceVersion=1&timeoutSeconds=1");
-    let (code, body) = raw(&server.url(), "GET", &url, &[], b"").await;
+    let url = "/api/v1/namespaces/default/pods?watch=true&resourceVersion=1&timeoutSeconds=1";
+    let (code, body) = raw(&server.url(), "GET", url, &[], b"").await;
     let text = String::from_utf8_lossy(&body);
     assert!(code == 410 || text.contains("\"code\":410"), "{code} {text}");
     server.running.shutdown().await;
@@ -239,7 +248,8 @@ async fn scale_subresource_reads_and_sets_replicas() {
     let stale = json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
         "metadata": {"name": "web", "namespace": "default", "resourceVersion": scale["metadata"]["resourceVersion"]},
         "spec": {"replicas": 1}});
-    let (code, _) = raw(&server.url(), "PUT", path, &[("Content-Type", "application/json")], stale.to_string().as_bytes()).await;
+    let (code, _) =
+        raw(&server.url(), "PUT", path, &[("Content-Type", "application/json")], stale.to_string().as_bytes()).await;
     assert_eq!(code, 409, "a Scale at a stale version is a conflict");
     server.running.shutdown().await;
 }

@@ -71,7 +71,8 @@ mod tests {
 
     #[test]
     fn node_writes_only_its_own_objects() {
-        let cases: &[(&str, &str, &str, &str, &str, Option<DynamicObject>, bool)] = &[
+        type Case = (&'static str, &'static str, &'static str, &'static str, &'static str, Option<DynamicObject>, bool);
+        let cases: &[Case] = &[
             ("update", "", "nodes/status", "", "n1", None, true),
             ("create", "", "nodes", "", "n1", None, true),
             ("update", "", "nodes/status", "", "n2", None, false),

@@ -103,7 +103,10 @@ impl PolicyRule {
             matches(&self.namespaces, &attrs.namespace)
         };
         let resource_ok = matches(&self.resources, &attrs.resource)
-            || attrs.resource.split_once('/').is_some_and(|(main, _)| self.resources.iter().any(|r| r == &format!("{main}/*")));
+            || attrs
+                .resource
+                .split_once('/')
+                .is_some_and(|(main, _)| self.resources.iter().any(|r| r == &format!("{main}/*")));
         namespace_ok && resource_ok && matches(&self.verbs, &attrs.verb)
     }
 }
@@ -126,7 +129,12 @@ mod tests {
     use super::*;
 
     fn attrs(verb: &str, resource: &str, namespace: &str) -> RequestAttributes {
-        RequestAttributes { verb: verb.into(), resource: resource.into(), namespace: namespace.into(), ..Default::default() }
+        RequestAttributes {
+            verb: verb.into(),
+            resource: resource.into(),
+            namespace: namespace.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
