@@ -1,0 +1,163 @@
+//! `orchctl`: a kubectl-like command-line client over any [`ObjectStore`].
+//!
+//! The CLI never opens a connection itself: [`run`] parses the arguments, resolves the
+//! kubeconfig context ([`ResolvedContext`]) and hands it to a `connect` function the program
+//! supplies, which returns a [`Connection`] (the HTTP client in the `orchctl` binary, an
+//! in-process `Registry` in tests). Everything after that goes through the store contract.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use orch_api::{CliError, Connection, ResolvedContext};
+//! use orch_core::ObjectStore;
+//!
+//! // How a binary wires the CLI to its transport.
+//! async fn main_with(store: Arc<dyn ObjectStore>) -> i32 {
+//!     let connect = move |_ctx: &ResolvedContext| -> Result<Connection, CliError> { Ok(Connection::new(store.clone())) };
+//!     let args: Vec<String> = std::env::args().skip(1).collect();
+//!     orch_api::run(args, &connect, &mut std::io::stdout(), &mut std::io::stderr()).await
+//! }
+//! ```
+
+pub mod apply;
+pub mod args;
+pub mod delete;
+pub mod describe;
+pub mod describe_kinds;
+pub mod duration;
+pub mod environment;
+pub mod errors;
+pub mod get;
+pub mod kinds;
+pub mod kubeconfig;
+pub mod manifests;
+pub mod output;
+pub mod pod_logs;
+pub mod printers;
+pub mod rollout;
+pub mod scale;
+pub mod session;
+pub mod table;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use clap::Parser;
+use orch_core::{KindRegistry, ObjectStore};
+
+pub use environment::{Environment, Stdin};
+pub use errors::CliError;
+pub use kubeconfig::{Kubeconfig, ResolvedContext};
+
+use crate::logs::PodLogs;
+use args::{Cli, Command, RolloutCommand};
+use session::Session;
+
+/// What a command talks to: the object store, optionally a pod-log reader, and the kinds the
+/// server serves (the built-ins unless the connection says otherwise).
+#[derive(Clone)]
+pub struct Connection {
+    /// The object store (the HTTP client, or an in-process `Registry`).
+    pub store: Arc<dyn ObjectStore>,
+    /// Pod logs; `orchctl logs` fails with [`CliError::NoLogs`] without it.
+    pub logs: Option<Arc<dyn PodLogs>>,
+    /// The kinds commands can name (custom kinds included).
+    pub kinds: KindRegistry,
+}
+
+impl Connection {
+    /// A connection to `store` with the built-in kinds and no log reader.
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Connection { store, logs: None, kinds: KindRegistry::with_builtins() }
+    }
+    /// Adds a pod-log reader.
+    pub fn with_logs(mut self, logs: Arc<dyn PodLogs>) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+    /// Replaces the kinds commands can name (for clusters with custom kinds).
+    pub fn with_kinds(mut self, kinds: KindRegistry) -> Self {
+        self.kinds = kinds;
+        self
+    }
+}
+
+/// The function that turns a resolved context into a connection (it may borrow from its caller).
+pub type Connect<'a> = dyn Fn(&ResolvedContext) -> Result<Connection, CliError> + Sync + 'a;
+
+/// Runs `orchctl` with `args` (without the program name) in the real process environment
+/// (`KUBECONFIG`, `HOME`, whether stdout is a terminal, stdin). Output goes to `out`, errors
+/// to `err`; returns the exit code (0 on success, 1 on any error).
+pub async fn run(
+    args: Vec<String>,
+    connect: &Connect<'_>,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+) -> i32 {
+    run_with(args, &Environment::from_process(), connect, out, err).await
+}
+
+/// [`run`] with an explicit [`Environment`] (tests and embedding programs).
+pub async fn run_with(
+    args: Vec<String>,
+    env: &Environment,
+    connect: &Connect<'_>,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+) -> i32 {
+    let cli = match Cli::try_parse_from(std::iter::once("orchctl".to_owned()).chain(args)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let sink: &mut dyn Write = if e.use_stderr() { err } else { out };
+            let _ = write!(sink, "{}", e.render());
+            return code;
+        }
+    };
+    match execute(cli, env, connect, out, err).await {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            1
+        }
+    }
+}
+
+async fn execute(
+    cli: Cli,
+    env: &Environment,
+    connect: &Connect<'_>,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+) -> Result<(), CliError> {
+    if let Command::Version = cli.command {
+        writeln!(out, "Client Version: v{}", env!("CARGO_PKG_VERSION"))?;
+        if let Ok(ctx) = kubeconfig::resolve(&cli.global, env) {
+            writeln!(out, "Server: {}", ctx.server)?;
+        }
+        return Ok(());
+    }
+    let ctx = kubeconfig::resolve(&cli.global, env)?;
+    let conn = connect(&ctx).map_err(|e| e.at_server(&ctx.server))?;
+    let mut session = Session {
+        store: conn.store,
+        logs: conn.logs,
+        kinds: conn.kinds,
+        namespace: ctx.namespace.clone(),
+        explicit_namespace: cli.global.namespace.is_some(),
+        request_timeout: cli.global.request_timeout,
+        env,
+        out,
+        err,
+    };
+    let result = match cli.command {
+        Command::Apply(a) => apply::run(&mut session, a).await,
+        Command::Get(a) => get::run(&mut session, a).await,
+        Command::Describe(a) => describe::run(&mut session, a).await,
+        Command::Delete(a) => delete::run(&mut session, a).await,
+        Command::Logs(a) => pod_logs::run(&mut session, a).await,
+        Command::Rollout(RolloutCommand::Status(a)) => rollout::run(&mut session, a).await,
+        Command::Scale(a) => scale::run(&mut session, a).await,
+        Command::Version => Ok(()),
+    };
+    result.map_err(|e| e.at_server(&ctx.server))
+}
