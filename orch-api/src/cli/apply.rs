@@ -92,7 +92,7 @@ fn prepare(s: &Session<'_>, m: ManifestObject) -> Result<(std::sync::Arc<KindInf
 ///
 /// # Errors
 /// Any store error other than a `Conflict` that a retry resolves.
-pub async fn apply_one(s: &Session<'_>, info: &KindInfo, desired: DynamicObject) -> Result<Applied, CliError> {
+pub async fn apply_one(s: &mut Session<'_>, info: &KindInfo, desired: DynamicObject) -> Result<Applied, CliError> {
     let rt = &info.resource_type;
     let ns = desired.metadata.namespace.clone();
     let mut attempt = 0;

@@ -58,7 +58,7 @@ fn options(args: &DeleteArgs) -> DeleteOptions {
     opts
 }
 
-async fn targets(s: &Session<'_>, args: &DeleteArgs) -> Result<Vec<Target>, CliError> {
+async fn targets(s: &mut Session<'_>, args: &DeleteArgs) -> Result<Vec<Target>, CliError> {
     if !args.filenames.is_empty() {
         if args.resource.is_some() {
             return Err(CliError::InvalidArgument("give either -f FILE or KIND NAME, not both".into()));

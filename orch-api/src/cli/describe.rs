@@ -176,7 +176,7 @@ pub fn describe(info: &KindInfo, obj: &DynamicObject, now: Timestamp) -> Report 
 }
 
 /// Appends the object's events (best effort: a server without events still describes).
-async fn events(s: &Session<'_>, obj: &DynamicObject, now: Timestamp, r: &mut Report) {
+async fn events(s: &mut Session<'_>, obj: &DynamicObject, now: Timestamp, r: &mut Report) {
     let Some(info) = s.kinds.by_kind("v1", "Event") else { return };
     let ns = (!obj.namespace().is_empty()).then_some(obj.namespace());
     let list = match s.store.list(&info.resource_type, ns, &ListParams::default()).await {

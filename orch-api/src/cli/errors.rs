@@ -92,6 +92,9 @@ impl CliError {
 /// kubectl's wording of a server error: `Error from server (NotFound): pods "web" not found`.
 fn render_store_error(e: &StoreError) -> String {
     let detail = match e {
+        StoreError::Unauthorized { message } => {
+            return format!("error: You must be logged in to the server (Unauthorized): {message}");
+        }
         StoreError::NotFound { resource, name } => format!("{resource} {:?} not found", short_name(name)),
         StoreError::AlreadyExists { resource, name } => format!("{resource} {:?} already exists", short_name(name)),
         StoreError::Invalid { kind, name, errors } => {
@@ -100,7 +103,6 @@ fn render_store_error(e: &StoreError) -> String {
         StoreError::Conflict { message }
         | StoreError::BadRequest { message }
         | StoreError::Forbidden { message }
-        | StoreError::Unauthorized { message }
         | StoreError::UnsupportedMediaType { message }
         | StoreError::Timeout { message }
         | StoreError::Unavailable { message }
@@ -131,6 +133,12 @@ mod tests {
         let e = CliError::from(StoreError::Unavailable { message: "connection refused".into() })
             .at_server("https://127.0.0.1:6443");
         assert_eq!(e.to_string(), "error: cannot reach the API server at https://127.0.0.1:6443: connection refused");
+    }
+
+    #[test]
+    fn unauthorized_asks_to_log_in() {
+        let e = CliError::from(StoreError::Unauthorized { message: "invalid bearer token".into() });
+        assert_eq!(e.to_string(), "error: You must be logged in to the server (Unauthorized): invalid bearer token");
     }
 
     #[test]

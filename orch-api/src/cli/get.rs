@@ -6,7 +6,7 @@ use orch_core::{DynamicObject, KindInfo, StoreError, Timestamp, WatchEvent};
 
 use super::args::{GetArgs, OutputFormat};
 use super::errors::CliError;
-use super::kinds::split_kind_name;
+use super::kinds::{resolve_kinds, split_kind_name};
 use super::output::{ObjectFormat, print_objects, write_value};
 use super::printers::{TableOptions, table};
 use super::session::Session;
@@ -18,7 +18,11 @@ use super::session::Session;
 /// printing the ones that do).
 pub async fn run(s: &mut Session<'_>, args: GetArgs) -> Result<(), CliError> {
     let (kind_text, slash_name) = split_kind_name(&args.resource);
-    let info = s.kind(kind_text)?;
+    let mut infos = resolve_kinds(&s.kinds, kind_text)?;
+    if infos.len() != 1 {
+        return super::get_many::run(s, infos, args).await;
+    }
+    let info = infos.remove(0);
     let mut names = args.names.clone();
     if let Some(n) = slash_name {
         names.insert(0, n.to_owned());
@@ -58,6 +62,7 @@ pub async fn run(s: &mut Session<'_>, args: GetArgs) -> Result<(), CliError> {
         wide: args.output == Some(OutputFormat::Wide),
         namespace_column: args.all_namespaces && info.resource_type.namespaced(),
         show_labels: args.show_labels,
+        kind_prefix: false,
     };
     let mut widths = None;
     match object_format(args.output) {
@@ -97,7 +102,8 @@ pub async fn run(s: &mut Session<'_>, args: GetArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn object_format(output: Option<OutputFormat>) -> Option<ObjectFormat> {
+/// The object format `-o` asks for, if not a table.
+pub fn object_format(output: Option<OutputFormat>) -> Option<ObjectFormat> {
     match output {
         Some(OutputFormat::Yaml) => Some(ObjectFormat::Yaml),
         Some(OutputFormat::Json) => Some(ObjectFormat::Json),
@@ -110,7 +116,8 @@ fn not_found(info: &KindInfo, name: &str) -> StoreError {
     StoreError::NotFound { resource: info.resource_type.group_resource(), name: name.to_owned() }
 }
 
-fn no_resources(s: &mut Session<'_>, info: &KindInfo, ns: Option<&str>, all: bool) -> Result<(), CliError> {
+/// Tells (on the error stream, like kubectl) that nothing matched.
+pub fn no_resources(s: &mut Session<'_>, info: &KindInfo, ns: Option<&str>, all: bool) -> Result<(), CliError> {
     match ns {
         Some(ns) if !all && info.resource_type.namespaced() => {
             writeln!(s.err, "No resources found in {ns} namespace.")?
@@ -146,7 +153,9 @@ async fn watch_rows(
         match format {
             Some(ObjectFormat::Name) => print_objects(s.out, ObjectFormat::Name, info, &[(*obj).clone()], true)?,
             Some(f) => {
-                writeln!(s.out, "---")?;
+                if f == ObjectFormat::Yaml {
+                    writeln!(s.out, "---")?;
+                }
                 write_value(s.out, f, &*obj)?;
             }
             None => {

@@ -44,6 +44,27 @@ pub fn resolve_kind(kinds: &KindRegistry, name: &str) -> Result<Arc<KindInfo>, C
     found.into_iter().next().ok_or_else(|| CliError::UnknownKind(name.to_owned()))
 }
 
+/// The kinds `orchctl get all` shows, where the server has them.
+const ALL: &[&str] = &["pods", "services", "deployments", "replicasets"];
+
+/// Resolves a comma-separated list of kinds (`po,svc`); `all` stands for pods, services,
+/// deployments and replica sets.
+///
+/// # Errors
+/// [`CliError::UnknownKind`] for the first name no kind answers to.
+pub fn resolve_kinds(kinds: &KindRegistry, text: &str) -> Result<Vec<Arc<KindInfo>>, CliError> {
+    let mut out: Vec<Arc<KindInfo>> = Vec::new();
+    for part in text.split(',') {
+        if part == "all" {
+            out.extend(ALL.iter().filter_map(|n| resolve_kind(kinds, n).ok()));
+        } else {
+            out.push(resolve_kind(kinds, part)?);
+        }
+    }
+    out.dedup_by(|a, b| a.resource_type == b.resource_type);
+    Ok(out)
+}
+
 /// Splits `KIND/NAME` into its parts; a plain `KIND` has no name.
 pub fn split_kind_name(text: &str) -> (&str, Option<&str>) {
     match text.split_once('/') {
@@ -96,6 +117,17 @@ mod tests {
         for bad in ["widgets", "deployments.batch", ""] {
             assert!(matches!(resolve_kind(&kinds, bad), Err(CliError::UnknownKind(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn comma_lists_and_all_expand_in_order() {
+        let kinds = KindRegistry::with_builtins();
+        let plurals = |text: &str| {
+            resolve_kinds(&kinds, text).unwrap().iter().map(|k| k.resource_type.plural.to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(plurals("po,svc"), ["pods", "services"]);
+        assert_eq!(plurals("all"), ["pods", "services", "deployments", "replicasets"]);
+        assert!(resolve_kinds(&kinds, "po,widgets").is_err());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod duration;
 pub mod environment;
 pub mod errors;
 pub mod get;
+pub mod get_many;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod manifests;
@@ -149,15 +150,37 @@ async fn execute(
         out,
         err,
     };
-    let result = match cli.command {
-        Command::Apply(a) => apply::run(&mut session, a).await,
-        Command::Get(a) => get::run(&mut session, a).await,
-        Command::Describe(a) => describe::run(&mut session, a).await,
-        Command::Delete(a) => delete::run(&mut session, a).await,
-        Command::Logs(a) => pod_logs::run(&mut session, a).await,
-        Command::Rollout(RolloutCommand::Status(a)) => rollout::run(&mut session, a).await,
-        Command::Scale(a) => scale::run(&mut session, a).await,
-        Command::Version => Ok(()),
+    // A watch ends quietly at --request-timeout and rollout status has its own --timeout; any
+    // other command that runs longer fails.
+    let limit = match &cli.command {
+        Command::Get(a) if a.watch => None,
+        Command::Rollout(_) => None,
+        _ => cli.global.request_timeout,
+    };
+    let work = async {
+        match cli.command {
+            Command::Apply(a) => apply::run(&mut session, a).await,
+            Command::Get(a) => get::run(&mut session, a).await,
+            Command::Describe(a) => describe::run(&mut session, a).await,
+            Command::Delete(a) => delete::run(&mut session, a).await,
+            Command::Logs(a) => pod_logs::run(&mut session, a).await,
+            Command::Rollout(RolloutCommand::Status(a)) => rollout::run(&mut session, a).await,
+            Command::Scale(a) => scale::run(&mut session, a).await,
+            Command::Version => Ok(()),
+        }
+    };
+    let result = match limit {
+        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(CliError::Timeout(format!("the request did not finish within {}", duration::human_duration(limit))))
+        }),
+        None => work.await,
     };
     result.map_err(|e| e.at_server(&ctx.server))
+}
+
+/// `run` must be spawnable on a multi-threaded runtime.
+#[allow(dead_code)]
+fn _run_is_send(connect: &Connect<'_>, out: &mut (dyn Write + Send), err: &mut (dyn Write + Send)) {
+    fn is_send<T: Send>(_: &T) {}
+    is_send(&run(Vec::new(), connect, out, err));
 }

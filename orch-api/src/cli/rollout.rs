@@ -12,6 +12,9 @@ use super::errors::CliError;
 use super::kinds::split_kind_name;
 use super::session::Session;
 
+/// Pause before watching again after a watch ended.
+const REWATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Cells of the progress bar.
 const BAR_WIDTH: usize = 30;
 
@@ -134,6 +137,8 @@ async fn follow(s: &mut Session<'_>, info: &KindInfo, name: &str, watch: bool, b
                 return Ok(());
             }
         }
+        // The watch ended (a server-side timeout): read again after a pause, then watch on.
+        tokio::time::sleep(REWATCH_PAUSE).await;
     }
 }
 

@@ -12,6 +12,7 @@ use orch_core::{DynamicObject, KindInfo, Timestamp};
 use serde_json::Value;
 
 use super::duration::age;
+use super::kinds::kind_label;
 use super::table::Table;
 
 /// How to lay out a table.
@@ -23,6 +24,8 @@ pub struct TableOptions {
     pub namespace_column: bool,
     /// `--show-labels`: add a LABELS column at the end.
     pub show_labels: bool,
+    /// Print names as `kind.group/name` (when several kinds share one output).
+    pub kind_prefix: bool,
 }
 
 /// The table of `objects` of kind `info`, as `orchctl get` prints it, with ages seen at `now`.
@@ -57,9 +60,14 @@ pub fn table(info: &KindInfo, objects: &[&DynamicObject], opts: TableOptions, no
     if opts.show_labels {
         header.push("LABELS");
     }
+    let name_column = if opts.kind_prefix { header.iter().position(|h| *h == "NAME") } else { None };
+    let prefix = kind_label(info);
     let mut t = Table::new(header);
     for obj in objects {
         let mut cells = row(obj, opts.wide, now);
+        if let Some(cell) = name_column.and_then(|i| cells.get_mut(i)) {
+            *cell = format!("{prefix}/{cell}");
+        }
         if opts.show_labels {
             cells.push(labels(&obj.metadata.labels));
         }

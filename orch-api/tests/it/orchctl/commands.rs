@@ -195,6 +195,39 @@ async fn get_services_namespaces_and_custom_columns() {
 }
 
 #[tokio::test]
+async fn several_kinds_print_one_table_each_with_kind_prefixed_names() {
+    let s = store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "all.yaml", &format!("{DEPLOYMENT}---\n{SERVICE}"));
+    orchctl(&s, &["apply", "-f", &file]).await;
+    let o = orchctl(&s, &["get", "all"]).await;
+    assert_eq!(o.code, 0, "{}", o.err);
+    let blocks: Vec<&str> = o.out.split("\n\n").collect();
+    assert_eq!(blocks.len(), 2, "{}", o.out);
+    assert!(
+        blocks[0].starts_with("NAME          TYPE        CLUSTER-IP")
+            && blocks[0].contains("\nservice/web   ClusterIP"),
+        "{}",
+        o.out
+    );
+    assert!(
+        blocks[1].starts_with("NAME                  READY") && blocks[1].contains("\ndeployment.apps/web  "),
+        "{}",
+        o.out
+    );
+    let names = orchctl(&s, &["get", "svc,deploy", "-o", "name"]).await;
+    assert_eq!(names.out, "service/web\ndeployment.apps/web\n");
+    let json = orchctl(&s, &["get", "deploy,svc", "-o", "json"]).await;
+    let list: serde_json::Value = serde_json::from_str(&json.out).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    let watch = orchctl(&s, &["get", "po,svc", "-w"]).await;
+    assert_eq!(
+        (watch.code, watch.err.as_str()),
+        (1, "error: you may only specify a single resource type with --watch\n")
+    );
+}
+
+#[tokio::test]
 async fn watch_prints_a_row_per_change_until_the_request_timeout() {
     let s = store().await;
     let dir = tempfile::tempdir().unwrap();
