@@ -5,7 +5,7 @@ use orch_core::store::WriteOptions;
 use orch_core::{DynamicObject, KindInfo, StoreError};
 use serde_json::Value;
 
-use super::args::ApplyArgs;
+use super::args::{ApplyArgs, DryRun};
 use super::errors::CliError;
 use super::kinds::object_label;
 use super::manifests::{ManifestObject, read_all};
@@ -49,10 +49,15 @@ pub async fn run(s: &mut Session<'_>, args: ApplyArgs) -> Result<(), CliError> {
     for m in objects {
         prepared.push(prepare(s, m)?);
     }
+    let suffix = match args.dry_run {
+        DryRun::None => "",
+        DryRun::Client => " (dry run)",
+        DryRun::Server => " (server dry run)",
+    };
     for (info, desired) in prepared {
         let label = object_label(&info, &desired);
-        let outcome = apply_one(s, &info, desired).await?;
-        writeln!(s.out, "{label} {}", outcome.word())?;
+        let outcome = apply_one(s, &info, desired, args.dry_run).await?;
+        writeln!(s.out, "{label} {}{suffix}", outcome.word())?;
     }
     Ok(())
 }
@@ -88,19 +93,29 @@ fn prepare(s: &Session<'_>, m: ManifestObject) -> Result<(std::sync::Arc<KindInf
 }
 
 /// Applies one object: create on NotFound, else merge into the live object and update it with
-/// the live resourceVersion unless nothing would change.
+/// the live resourceVersion unless nothing would change. A client dry run stops before writing;
+/// a server dry run writes with `dryRun`.
 ///
 /// # Errors
 /// Any store error other than a `Conflict` that a retry resolves.
-pub async fn apply_one(s: &mut Session<'_>, info: &KindInfo, desired: DynamicObject) -> Result<Applied, CliError> {
+pub async fn apply_one(
+    s: &mut Session<'_>,
+    info: &KindInfo,
+    desired: DynamicObject,
+    dry_run: DryRun,
+) -> Result<Applied, CliError> {
     let rt = &info.resource_type;
+    let opts = WriteOptions { dry_run: dry_run == DryRun::Server };
+    let write = dry_run != DryRun::Client;
     let ns = desired.metadata.namespace.clone();
     let mut attempt = 0;
     loop {
         let live = match s.store.get(rt, ns.as_deref(), desired.name()).await {
             Ok(live) => live,
             Err(StoreError::NotFound { .. }) => {
-                s.store.create(rt, desired, &WriteOptions::default()).await?;
+                if write {
+                    s.store.create(rt, desired, &opts).await?;
+                }
                 return Ok(Applied::Created);
             }
             Err(e) => return Err(e.into()),
@@ -108,7 +123,10 @@ pub async fn apply_one(s: &mut Session<'_>, info: &KindInfo, desired: DynamicObj
         let Some(updated) = merged(&rt.kind, &live, &desired)? else {
             return Ok(Applied::Unchanged);
         };
-        match s.store.update(rt, updated, &WriteOptions::default()).await {
+        if !write {
+            return Ok(Applied::Configured);
+        }
+        match s.store.update(rt, updated, &opts).await {
             Ok(_) => return Ok(Applied::Configured),
             Err(StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => attempt += 1,
             Err(e) => return Err(e.into()),

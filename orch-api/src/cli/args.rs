@@ -29,28 +29,28 @@ pub struct Cli {
 #[derive(Debug, Default, Args)]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file to use.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, help_heading = "Connection options", value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection options")]
     pub context: Option<String>,
     /// The address of the API server (overrides the kubeconfig's cluster).
-    #[arg(long, short = 's', global = true, value_name = "URL")]
+    #[arg(long, short = 's', global = true, help_heading = "Connection options", value_name = "URL")]
     pub server: Option<String>,
     /// Bearer token for authentication to the API server.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection options")]
     pub token: Option<String>,
     /// The namespace scope for this request.
-    #[arg(long, short = 'n', global = true)]
+    #[arg(long, short = 'n', global = true, help_heading = "Connection options")]
     pub namespace: Option<String>,
     /// Do not check the server's certificate (insecure).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection options")]
     pub insecure_skip_tls_verify: bool,
     /// Path to a PEM file of the certificate authority to trust.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, help_heading = "Connection options", value_name = "PATH")]
     pub certificate_authority: Option<PathBuf>,
     /// How long to wait for a request (a watch ends after this long), e.g. 30s or 1m.
-    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, global = true, help_heading = "Connection options", value_parser = parse_duration, value_name = "DURATION")]
     pub request_timeout: Option<Duration>,
 }
 
@@ -58,8 +58,12 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create or update resources from files, directories or standard input (`-f -`).
+    #[command(after_help = "Examples:\n  orchctl apply -f web.yaml\n  orchctl apply -f manifests/ -R\n  \
+                            cat web.yaml | orchctl apply -f -")]
     Apply(ApplyArgs),
     /// List resources, or show one, as a table or as YAML/JSON.
+    #[command(after_help = "Examples:\n  orchctl get pods\n  orchctl get deploy web -o yaml\n  \
+                            orchctl get po -A -l app=web -o wide\n  orchctl get po,svc\n  orchctl get pods -w")]
     Get(GetArgs),
     /// Show the details of a resource.
     Describe(DescribeArgs),
@@ -85,6 +89,20 @@ pub struct ApplyArgs {
     /// Descend into subdirectories.
     #[arg(short = 'R', long)]
     pub recursive: bool,
+    /// `client`: only print what would be sent; `server`: let the server check everything and persist nothing.
+    #[arg(long, value_enum, default_value = "none", num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub dry_run: DryRun,
+}
+
+/// `--dry-run` modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Really apply.
+    None,
+    /// Read the live objects, compute the outcome, write nothing.
+    Client,
+    /// Send the writes as dry runs: the server admits and validates them and persists nothing.
+    Server,
 }
 
 /// How `get` prints what it finds.
@@ -230,7 +248,8 @@ pub struct RolloutStatusArgs {
     #[arg(long, value_parser = parse_duration, default_value = "0")]
     pub timeout: Duration,
     /// Wait for the rollout; `--watch=false` reports the state once.
-    #[arg(short = 'w', long, default_value_t = true, action = ArgAction::Set)]
+    #[arg(short = 'w', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          require_equals = true, action = ArgAction::Set)]
     pub watch: bool,
     /// Progress display.
     #[arg(long, value_enum, default_value = "auto")]

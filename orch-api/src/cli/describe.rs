@@ -74,23 +74,36 @@ impl Report {
             other => self.field(level, label, scalar(other)),
         }
     }
-    /// The report, with every value at one level starting in the same column.
+    /// The report. Values align within a block: the lines of one level under the same parent
+    /// (top-level lines form one block, so `Events:` aligns with `Name:`).
     pub fn render(&self) -> String {
-        let mut widths: Vec<usize> = Vec::new();
+        // Block number of every line: a line at level L closes the blocks of every deeper level.
+        let mut open: Vec<usize> = Vec::new();
+        let mut next_block = 0;
+        let mut blocks = Vec::with_capacity(self.lines.len());
         for line in &self.lines {
-            if let Line::Field(level, label, _) = line {
-                if widths.len() <= *level {
-                    widths.resize(level + 1, 0);
-                }
-                widths[*level] = widths[*level].max(label.chars().count() + 1);
+            let level = match line {
+                Line::Field(l, ..) | Line::Section(l, _) | Line::Raw(l, _) => *l,
+            };
+            open.truncate(level + 1);
+            while open.len() <= level {
+                open.push(next_block);
+                next_block += 1;
+            }
+            blocks.push(open[level]);
+        }
+        let mut widths = vec![0; next_block];
+        for (line, block) in self.lines.iter().zip(&blocks) {
+            if let Line::Field(_, label, _) = line {
+                widths[*block] = widths[*block].max(label.chars().count() + 1);
             }
         }
         let mut out = String::new();
-        for line in &self.lines {
+        for (line, block) in self.lines.iter().zip(&blocks) {
             match line {
                 Line::Field(level, label, value) => {
                     let key = if label.is_empty() { String::new() } else { format!("{label}:") };
-                    let width = widths[*level];
+                    let width = widths[*block];
                     out.push_str(format!("{}{key:<width$}  {value}", "  ".repeat(*level)).trim_end());
                 }
                 Line::Section(level, label) => out.push_str(&format!("{}{label}:", "  ".repeat(*level))),

@@ -15,6 +15,7 @@ pub fn describe_sections(info: &KindInfo, obj: &DynamicObject, r: &mut Report) -
         ("apps", "Deployment") => replicated(obj, r, true),
         ("apps", "ReplicaSet") => replicated(obj, r, false),
         ("", "Service") => service(obj, r),
+        ("", "Node") => node(obj, r),
         _ => return false,
     }
     true
@@ -148,6 +149,123 @@ fn service(obj: &DynamicObject, r: &mut Report) {
         r.field(0, "Port", format!("{} {port}/{proto}", p.get("name").and_then(Value::as_str).unwrap_or("<unset>")));
         if let Some(np) = p.get("nodePort").and_then(Value::as_i64) {
             r.field(0, "NodePort", format!("{np}/{proto}"));
+        }
+    }
+}
+
+fn node(obj: &DynamicObject, r: &mut Report) {
+    let roles: Vec<&str> = obj
+        .metadata
+        .labels
+        .keys()
+        .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+        .filter(|k| !k.is_empty())
+        .collect();
+    r.field(0, "Roles", if roles.is_empty() { "<none>".into() } else { roles.join(",") });
+    let taints: Vec<String> = array(get(obj, "/spec/taints"))
+        .iter()
+        .map(|t| {
+            let f = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or_default();
+            if f("value").is_empty() {
+                format!("{}:{}", f("key"), f("effect"))
+            } else {
+                format!("{}={}:{}", f("key"), f("value"), f("effect"))
+            }
+        })
+        .collect();
+    r.field(0, "Taints", if taints.is_empty() { "<none>".into() } else { taints.join(", ") });
+    let cordoned = get(obj, "/spec/unschedulable").and_then(Value::as_bool).unwrap_or(false);
+    r.field(0, "Unschedulable", cordoned.to_string());
+    r.field(0, "PodCIDR", text(obj, "/spec/podCIDR"));
+    conditions(obj, r);
+    let addresses = array(get(obj, "/status/addresses"));
+    if !addresses.is_empty() {
+        r.section(0, "Addresses");
+        for a in addresses {
+            let f = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            r.field(1, &f("type"), f("address"));
+        }
+    }
+    for (title, pointer) in [("Capacity", "/status/capacity"), ("Allocatable", "/status/allocatable")] {
+        if let Some(m) = get(obj, pointer).and_then(Value::as_object).filter(|m| !m.is_empty()) {
+            r.section(0, title);
+            for (k, v) in m {
+                r.field(1, k, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+            }
+        }
+    }
+    if get(obj, "/status/nodeInfo").is_some() {
+        r.section(0, "System Info");
+        for (label, key) in [
+            ("Kernel Version", "kernelVersion"),
+            ("OS Image", "osImage"),
+            ("Operating System", "operatingSystem"),
+            ("Architecture", "architecture"),
+            ("Container Runtime Version", "containerRuntimeVersion"),
+            ("Kubelet Version", "kubeletVersion"),
+        ] {
+            r.field(1, label, text(obj, &format!("/status/nodeInfo/{key}")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orch_core::KindRegistry;
+    use serde_json::json;
+
+    fn report(kind: (&str, &str), v: Value) -> String {
+        let kinds = KindRegistry::with_builtins();
+        let info = kinds.by_kind(kind.0, kind.1).unwrap();
+        let obj = DynamicObject::from_value(v).unwrap();
+        let mut r = Report::default();
+        assert!(describe_sections(info, &obj, &mut r));
+        r.render()
+    }
+
+    #[test]
+    fn node_report_lists_roles_taints_conditions_and_capacity() {
+        let text = report(
+            ("v1", "Node"),
+            json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "n1", "labels": {"node-role.kubernetes.io/control-plane": ""}},
+            "spec": {"podCIDR": "127.64.1.0/24", "taints": [{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                "addresses": [{"type": "InternalIP", "address": "127.1.0.1"}], "capacity": {"cpu": "4", "pods": "110"},
+                "nodeInfo": {"kubeletVersion": "v0.1.0"}}}),
+        );
+        for line in [
+            "Roles:          control-plane",
+            "Taints:         dedicated=db:NoSchedule",
+            "PodCIDR:        127.64.1.0/24",
+            "  Ready   True     KubeletReady",
+            "  InternalIP:  127.1.0.1",
+            "Capacity:\n  cpu:   4\n",
+            "  Kubelet Version:            v0.1.0",
+            "  pods:  110",
+        ] {
+            assert!(text.contains(line), "{line:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn pod_report_shows_container_state_and_reason() {
+        let text = report(
+            ("v1", "Pod"),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "busybox", "ports": [{"containerPort": 8080}]}]},
+            "status": {"phase": "Pending", "containerStatuses": [{"name": "c", "ready": false, "restartCount": 4,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}),
+        );
+        for line in [
+            "Status:      CrashLoopBackOff",
+            "    Port:           8080/TCP",
+            "    State:          Waiting",
+            "      Reason:  CrashLoopBackOff",
+            "    Restart Count:  4",
+        ] {
+            assert!(text.contains(line), "{line:?} in\n{text}");
         }
     }
 }

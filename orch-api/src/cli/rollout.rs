@@ -157,7 +157,7 @@ impl Shown {
         self.last = Some(state.clone());
         match state {
             RolloutState::Waiting(msg, counts) if self.bar => {
-                write!(out, "\r\x1b[2K{} {}", progress_bar(*counts), short(msg))?;
+                write!(out, "\r\x1b[2K{}  {}", progress_bar(*counts), short(msg))?;
             }
             RolloutState::Waiting(msg, _) => writeln!(out, "{msg}")?,
             RolloutState::Done(msg) => {

@@ -83,6 +83,19 @@ async fn apply_creates_then_configures_then_reports_unchanged() {
 }
 
 #[tokio::test]
+async fn apply_dry_runs_report_without_persisting() {
+    let s = store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "d.yaml", DEPLOYMENT);
+    let client = orchctl(&s, &["apply", "-f", &file, "--dry-run"]).await;
+    assert_eq!(client.out, "deployment.apps/web created (dry run)\n", "{}", client.err);
+    let server = orchctl(&s, &["apply", "-f", &file, "--dry-run=server"]).await;
+    assert_eq!(server.out, "deployment.apps/web created (server dry run)\n", "{}", server.err);
+    let get = orchctl(&s, &["get", "deploy", "web"]).await;
+    assert_eq!(get.code, 1, "nothing was persisted");
+}
+
+#[tokio::test]
 async fn apply_reads_standard_input_and_fills_the_namespace() {
     let s = store().await;
     let env = Environment::default()
