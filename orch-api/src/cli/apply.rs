@@ -42,7 +42,9 @@ impl Applied {
 /// objects in order, printing `kind.group/name created|configured|unchanged` for each.
 ///
 /// # Errors
-/// The first manifest or server error; objects before it stay applied, as with kubectl.
+/// A manifest error (then nothing is applied); a server error for the only object; or, when
+/// several objects were applied, [`CliError::Partial`] after printing each failure and going on
+/// with the rest, as kubectl does.
 pub async fn run(s: &mut Session<'_>, args: ApplyArgs) -> Result<(), CliError> {
     let objects = read_all(&args.filenames, args.recursive, &s.kinds, s.env)?;
     let mut prepared = Vec::with_capacity(objects.len());
@@ -54,12 +56,15 @@ pub async fn run(s: &mut Session<'_>, args: ApplyArgs) -> Result<(), CliError> {
         DryRun::Client => " (dry run)",
         DryRun::Server => " (server dry run)",
     };
+    let (total, mut failed) = (prepared.len(), 0);
     for (info, desired) in prepared {
         let label = object_label(&info, &desired);
-        let outcome = apply_one(s, &info, desired, args.dry_run).await?;
-        writeln!(s.out, "{label} {}{suffix}", outcome.word())?;
+        match apply_one(s, &info, desired, args.dry_run).await {
+            Ok(outcome) => writeln!(s.out, "{label} {}{suffix}", outcome.word())?,
+            Err(e) => s.object_failed(e, total, &mut failed)?,
+        }
     }
-    Ok(())
+    if failed > 0 { Err(CliError::Partial { failed, total }) } else { Ok(()) }
 }
 
 /// Fills the namespace and records the last-applied annotation.

@@ -21,26 +21,21 @@ struct Target {
 /// Runs `delete`, printing `kind.group "name" deleted` per object.
 ///
 /// # Errors
-/// A usage error when nothing says what to delete; else the first server error (`NotFound`
-/// unless `--ignore-not-found`), after trying every target.
+/// A usage error when nothing says what to delete; the server's error (`NotFound` unless
+/// `--ignore-not-found`) for a single object; [`CliError::Partial`] when some of several failed
+/// (each failure is printed as it happens and the rest are still deleted).
 pub async fn run(s: &mut Session<'_>, args: DeleteArgs) -> Result<(), CliError> {
     let opts = options(&args);
     let targets = targets(s, &args).await?;
-    let mut first_error = None;
+    let (total, mut failed) = (targets.len(), 0);
     for t in targets {
         match s.store.delete(&t.info.resource_type, t.namespace.as_deref(), &t.name, &opts).await {
             Ok(_) => writeln!(s.out, "{} {:?} deleted", kind_label(&t.info), t.name)?,
             Err(StoreError::NotFound { .. }) if args.ignore_not_found => {}
-            Err(e) => {
-                if first_error.is_some() {
-                    writeln!(s.err, "{}", CliError::from(e))?;
-                } else {
-                    first_error = Some(e);
-                }
-            }
+            Err(e) => s.object_failed(e.into(), total, &mut failed)?,
         }
     }
-    first_error.map_or(Ok(()), |e| Err(e.into()))
+    if failed > 0 { Err(CliError::Partial { failed, total }) } else { Ok(()) }
 }
 
 fn options(args: &DeleteArgs) -> DeleteOptions {

@@ -66,6 +66,14 @@ pub enum CliError {
     /// A rollout failed (for example its progress deadline was exceeded).
     #[error("error: {0}")]
     RolloutFailed(String),
+    /// Some of several objects failed; each error was printed as it happened.
+    #[error("error: {failed} of {total} objects failed")]
+    Partial {
+        /// How many failed.
+        failed: usize,
+        /// How many were attempted.
+        total: usize,
+    },
     /// Writing the output failed.
     #[error("error: cannot write output: {0}")]
     Output(#[from] std::io::Error),

@@ -144,6 +144,7 @@ async fn execute(
         logs: conn.logs,
         kinds: conn.kinds,
         namespace: ctx.namespace.clone(),
+        server: ctx.server.clone(),
         explicit_namespace: cli.global.namespace.is_some(),
         request_timeout: cli.global.request_timeout,
         env,

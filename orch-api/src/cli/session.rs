@@ -21,6 +21,8 @@ pub struct Session<'a> {
     pub kinds: KindRegistry,
     /// The namespace from `-n` or the context (`default` when neither says).
     pub namespace: String,
+    /// The API server URL (for error messages).
+    pub server: String,
     /// Whether `-n` was given (then manifests must agree with it).
     pub explicit_namespace: bool,
     /// `--request-timeout`: how long a watch may run.
@@ -40,6 +42,21 @@ impl Session<'_> {
     /// [`CliError::UnknownKind`].
     pub fn kind(&self, name: &str) -> Result<Arc<KindInfo>, CliError> {
         resolve_kind(&self.kinds, name)
+    }
+
+    /// Handles the failure of one of `total` objects: with a single object the error is returned
+    /// as it is; with several it is printed at once (the command goes on with the rest) and
+    /// counted in `failed`.
+    ///
+    /// # Errors
+    /// The error itself when `total` is 1, or a failure to write to the error stream.
+    pub fn object_failed(&mut self, e: CliError, total: usize, failed: &mut usize) -> Result<(), CliError> {
+        *failed += 1;
+        if total == 1 {
+            return Err(e);
+        }
+        writeln!(self.err, "{}", e.at_server(&self.server))?;
+        Ok(())
     }
 
     /// The namespace to address for a kind: the session's for namespaced kinds, `None` for

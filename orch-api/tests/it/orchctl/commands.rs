@@ -327,6 +327,67 @@ async fn delete_by_name_by_file_and_missing_is_not_found() {
 }
 
 #[tokio::test]
+async fn delete_goes_on_after_a_failure_and_counts_failures() {
+    let s = store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "p.yaml",
+        &format!("{}---\n{}", pod_manifest("a", "default", "x"), pod_manifest("c", "default", "x")),
+    );
+    orchctl(&s, &["apply", "-f", &file]).await;
+    let o = orchctl(&s, &["delete", "pods", "a", "b", "c"]).await;
+    assert_eq!(o.code, 1);
+    assert_eq!(o.out, "pod \"a\" deleted\npod \"c\" deleted\n");
+    assert_eq!(o.err, "Error from server (NotFound): pods \"b\" not found\nerror: 1 of 3 objects failed\n");
+}
+
+#[tokio::test]
+async fn custom_kinds_apply_get_and_describe_generically() {
+    let registry = orch_store::Registry::in_memory().await.unwrap();
+    let rt = orch_core::ResourceType::new(
+        "games.example.com",
+        "v1",
+        "GameServer",
+        "gameservers",
+        orch_core::Scope::Namespaced,
+    );
+    registry
+        .register_kind_info(orch_core::KindInfo {
+            resource_type: rt,
+            schema: json!({}),
+            has_status: false,
+            validator: None,
+        })
+        .unwrap();
+    let kinds = registry.kinds();
+    let s: Arc<dyn orch_core::ObjectStore> = Arc::new(registry);
+    let connect = |_: &ResolvedContext| -> Result<Connection, CliError> {
+        Ok(Connection::new(s.clone()).with_kinds(kinds.clone()))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "gs.yaml",
+        "apiVersion: games.example.com/v1\nkind: GameServer\nmetadata: {name: arena}\nspec: {map: dust, players: 10}\n",
+    );
+    let run = |args: &[&str]| {
+        let argv = args.iter().map(|a| a.to_string()).chain(["--server=http://x".to_string()]).collect::<Vec<_>>();
+        let connect = &connect;
+        async move { run_raw(argv, &Environment::default(), connect).await }
+    };
+    assert_eq!(run(&["apply", "-f", &file]).await.out, "gameserver.games.example.com/arena created\n");
+    let get = run(&["get", "gameservers"]).await;
+    assert!(get.out.starts_with("NAME    AGE\narena   "), "{}", get.out);
+    assert_eq!(
+        run(&["get", "gameserver.games.example.com", "-o", "name"]).await.out,
+        "gameserver.games.example.com/arena\n"
+    );
+    let describe = run(&["describe", "GameServer", "arena"]).await;
+    assert!(describe.out.contains("\nSpec:\n  Map:      dust\n  Players:  10\n"), "{}", describe.out);
+}
+
+#[tokio::test]
 async fn scale_sets_replicas_of_deployments_and_checks_current() {
     let s = store().await;
     let dir = tempfile::tempdir().unwrap();
