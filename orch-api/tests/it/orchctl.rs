@@ -1,8 +1,11 @@
 //! `orchctl` end to end against an in-process `Registry`: apply, get, describe, delete, scale,
 //! rollout status, logs, errors and kubeconfig resolution, with captured output.
 
+mod apply;
 mod commands;
 mod errors;
+mod fixtures;
+mod get;
 mod kubeconfig;
 mod rollout;
 

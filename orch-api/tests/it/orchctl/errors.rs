@@ -3,7 +3,7 @@
 use orch_api::{CliError, Connection, Environment, ResolvedContext};
 use orch_core::StoreError;
 
-use super::commands::DEPLOYMENT;
+use super::fixtures::DEPLOYMENT;
 use super::{orchctl, run_raw, store, write};
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use orch_core::store::WriteOptions;
 use orch_core::{ObjectStore, Resource};
 use serde_json::json;
 
-use super::commands::DEPLOYMENT;
+use super::fixtures::DEPLOYMENT;
 use super::{orchctl, orchctl_env, store, write};
 
 /// Writes the deployment's status as a controller would.
