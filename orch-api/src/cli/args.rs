@@ -78,6 +78,29 @@ pub enum Command {
     Scale(ScaleArgs),
     /// Print the client version and the server it would talk to.
     Version,
+    /// Show or change the kubeconfig (no server is contacted).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the current context's name.
+    CurrentContext,
+    /// List the contexts, marking the current one.
+    GetContexts,
+    /// Make a context current (written to the first kubeconfig file).
+    UseContext {
+        /// The context.
+        name: String,
+    },
+    /// Print the merged kubeconfig, secrets redacted unless `--raw`.
+    View {
+        /// Show tokens and certificate data.
+        #[arg(long)]
+        raw: bool,
+    },
 }
 
 /// `apply` flags.

@@ -38,6 +38,14 @@ pub enum CliError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A file could not be written.
+    #[error("error: cannot write {}: {source}", path.display())]
+    WriteFile {
+        /// The path that was written.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A manifest could not be parsed or checked.
     #[error("error: error parsing {file}: {error}")]
     Manifest {

@@ -169,9 +169,11 @@ impl std::fmt::Debug for ResolvedContext {
 }
 
 /// One loaded kubeconfig file and where it came from.
-struct Loaded {
-    path: PathBuf,
-    config: Kubeconfig,
+pub struct Loaded {
+    /// The file.
+    pub path: PathBuf,
+    /// Its contents.
+    pub config: Kubeconfig,
 }
 
 impl Loaded {
@@ -181,16 +183,24 @@ impl Loaded {
     }
 }
 
-fn kube_err(message: String) -> CliError {
+/// A kubeconfig error with this message.
+pub fn kube_err(message: String) -> CliError {
     CliError::Kubeconfig { message }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+/// Reads a file, naming it in the error.
+///
+/// # Errors
+/// [`CliError::Read`].
+pub fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|source| CliError::Read { path: path.to_owned(), source })
 }
 
 /// The kubeconfig files to read: `--kubeconfig`; else every existing file of `KUBECONFIG`; else `~/.kube/config`.
-fn load_files(flags: &GlobalArgs, env: &Environment) -> Result<Vec<Loaded>, CliError> {
+///
+/// # Errors
+/// A file that cannot be read or parsed.
+pub fn load_files(flags: &GlobalArgs, env: &Environment) -> Result<Vec<Loaded>, CliError> {
     let paths: Vec<PathBuf> = if let Some(p) = &flags.kubeconfig {
         vec![p.clone()]
     } else if let Some(list) = env.kubeconfig.as_ref().filter(|l| !l.is_empty()) {

@@ -20,6 +20,7 @@
 
 pub mod apply;
 pub mod args;
+pub mod config;
 pub mod delete;
 pub mod describe;
 pub mod describe_kinds;
@@ -130,6 +131,9 @@ async fn execute(
     out: &mut (dyn Write + Send),
     err: &mut (dyn Write + Send),
 ) -> Result<(), CliError> {
+    if let Command::Config(c) = &cli.command {
+        return config::run(c, &cli.global, env, out);
+    }
     if let Command::Version = cli.command {
         writeln!(out, "Client Version: v{}", env!("CARGO_PKG_VERSION"))?;
         if let Ok(ctx) = kubeconfig::resolve(&cli.global, env) {
@@ -167,7 +171,7 @@ async fn execute(
             Command::Logs(a) => pod_logs::run(&mut session, a).await,
             Command::Rollout(RolloutCommand::Status(a)) => rollout::run(&mut session, a).await,
             Command::Scale(a) => scale::run(&mut session, a).await,
-            Command::Version => Ok(()),
+            Command::Version | Command::Config(_) => Ok(()),
         }
     };
     let result = match limit {

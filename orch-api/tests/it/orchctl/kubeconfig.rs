@@ -2,7 +2,7 @@
 
 use orch_api::Environment;
 
-use super::{resolved, write};
+use super::{orchctl_env, resolved, store, write};
 
 const TWO_CONTEXTS: &str = "apiVersion: v1
 kind: Config
@@ -121,4 +121,36 @@ async fn missing_context_bad_ca_data_and_no_config_are_clear_errors() {
     assert!(err.contains("no kubeconfig found"), "{err}");
     let ok = resolved(&["--server", "http://127.0.0.1:8080"], &Environment::default()).await.unwrap();
     assert_eq!((ok.server.as_str(), ok.namespace.as_str()), ("http://127.0.0.1:8080", "default"));
+}
+
+#[tokio::test]
+async fn config_lists_switches_and_views_contexts_without_a_server() {
+    let (_dir, path) = setup();
+    let env = Environment::default().kubeconfig(&path);
+    let s = store().await;
+    let current = orchctl_env(&s, &["config", "current-context"], &env).await;
+    assert_eq!(current.out, "dev\n");
+    let list = orchctl_env(&s, &["config", "get-contexts"], &env).await;
+    assert_eq!(
+        list.out,
+        "CURRENT   NAME   CLUSTER        AUTHINFO    NAMESPACE\n\
+         *         dev    dev-cluster    dev-user\n\
+         \x20         prod   prod-cluster   prod-user   payments\n"
+    );
+    let switched = orchctl_env(&s, &["config", "use-context", "prod"], &env).await;
+    assert_eq!(switched.out, "Switched to context \"prod\".\n", "{}", switched.err);
+    assert_eq!(resolved(&[], &env).await.unwrap().namespace, "payments");
+    assert!(std::fs::read_to_string(&path).unwrap().contains("tokenFile: secrets/token"), "other fields are kept");
+    let unknown = orchctl_env(&s, &["config", "use-context", "nope"], &env).await;
+    assert_eq!((unknown.code, unknown.err.as_str()), (1, "error: no context exists with the name: \"nope\"\n"));
+
+    let view = orchctl_env(&s, &["config", "view"], &env).await;
+    assert!(
+        view.out.contains("token: REDACTED") && view.out.contains("certificate-authority-data: DATA+OMITTED"),
+        "{}",
+        view.out
+    );
+    assert!(!view.out.contains("dev-token"));
+    let raw = orchctl_env(&s, &["config", "view", "--raw"], &env).await;
+    assert!(raw.out.contains("token: dev-token"), "{}", raw.out);
 }
