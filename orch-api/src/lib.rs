@@ -7,5 +7,5 @@
 pub mod cli;
 pub mod logs;
 
-pub use cli::{CliError, Connection, Environment, ResolvedContext, run, run_with};
+pub use cli::{CliError, Connection, Environment, Kubeconfig, ResolvedContext, run, run_with};
 pub use logs::{LogParams, PodLogs};

@@ -12,6 +12,7 @@ use super::duration::parse_duration;
 #[command(
     name = "orchctl",
     version,
+    arg_required_else_help = true,
     about = "orchctl controls an orch cluster, the way kubectl controls Kubernetes.",
     after_help = "Connection: --kubeconfig, then $KUBECONFIG (a colon-separated list), then ~/.kube/config;\n\
                   --server, --token, --context and --namespace override what the kubeconfig says."
@@ -72,14 +73,14 @@ pub enum Command {
     /// Print the logs of a container in a pod.
     Logs(LogsArgs),
     /// Follow the rollout of a Deployment.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true)]
     Rollout(RolloutCommand),
     /// Set the number of replicas of a Deployment or ReplicaSet.
     Scale(ScaleArgs),
     /// Print the client version and the server it would talk to.
     Version,
     /// Show or change the kubeconfig (no server is contacted).
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true)]
     Config(ConfigCommand),
 }
 

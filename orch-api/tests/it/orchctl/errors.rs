@@ -76,6 +76,10 @@ async fn help_succeeds_and_unknown_flags_fail() {
     for verb in ["apply", "get", "describe", "delete", "logs", "rollout", "scale", "version"] {
         assert!(help.out.contains(verb), "{verb} missing from\n{}", help.out);
     }
+    let never = |_: &ResolvedContext| -> Result<Connection, CliError> { unreachable!("help needs no server") };
+    let bare = run_raw(vec!["rollout".into()], &Environment::default(), &never).await;
+    assert_eq!(bare.code, 0, "a bare verb group prints its help, as kubectl does");
+    assert!(bare.out.contains("status"), "{}", bare.out);
     let bad = orchctl(&s, &["get", "pods", "--frobnicate"]).await;
     assert_eq!(bad.code, 1);
     assert!(bad.err.contains("--frobnicate"), "{}", bad.err);
