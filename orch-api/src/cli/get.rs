@@ -65,21 +65,20 @@ pub async fn run(s: &mut Session<'_>, args: GetArgs) -> Result<(), CliError> {
         kind_prefix: false,
     };
     let mut widths = None;
-    match object_format(args.output) {
-        Some(format) if !(objects.is_empty() && format == ObjectFormat::Name) => {
-            print_objects(s.out, format, &info, &objects, single)?;
+    let format = object_format(args.output);
+    // An empty list still prints as a YAML/JSON `List`; a table or names print nothing.
+    let prints_empty = names.is_empty() && matches!(format, Some(ObjectFormat::Yaml | ObjectFormat::Json));
+    if objects.is_empty() && !prints_empty {
+        if names.is_empty() {
+            no_resources(s, &info, namespace.as_deref(), args.all_namespaces)?;
         }
-        _ if objects.is_empty() => {
-            if missing.is_none() {
-                no_resources(s, &info, namespace.as_deref(), args.all_namespaces)?;
-            }
-        }
-        _ => {
-            let refs: Vec<&DynamicObject> = objects.iter().collect();
-            let t = table(&info, &refs, opts, Timestamp::now());
-            s.out.write_all(t.render().as_bytes())?;
-            widths = Some(t.widths());
-        }
+    } else if let Some(format) = format {
+        print_objects(s.out, format, &info, &objects, single)?;
+    } else {
+        let refs: Vec<&DynamicObject> = objects.iter().collect();
+        let t = table(&info, &refs, opts, Timestamp::now());
+        s.out.write_all(t.render().as_bytes())?;
+        widths = Some(t.widths());
     }
     if let Some(e) = missing {
         return Err(e.into());

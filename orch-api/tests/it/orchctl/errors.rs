@@ -53,6 +53,10 @@ async fn unknown_kind_and_missing_object_read_like_kubectl() {
     assert_eq!((kind.code, kind.err.as_str()), (1, "error: the server doesn't have a resource type \"widgets\"\n"));
     let missing = orchctl(&s, &["get", "pods", "x"]).await;
     assert_eq!((missing.code, missing.err.as_str()), (1, "Error from server (NotFound): pods \"x\" not found\n"));
+    let as_yaml = orchctl(&s, &["get", "pods", "x", "-o", "yaml"]).await;
+    assert_eq!((as_yaml.code, as_yaml.out.as_str()), (1, ""), "nothing but the error is printed");
+    let empty = orchctl(&s, &["get", "pods", "-o", "json"]).await;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&empty.out).unwrap()["items"], serde_json::json!([]));
     let describe = orchctl(&s, &["describe", "svc", "nope"]).await;
     assert_eq!(describe.err, "Error from server (NotFound): services \"nope\" not found\n");
 }
