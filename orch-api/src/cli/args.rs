@@ -77,6 +77,8 @@ pub enum Command {
     Rollout(RolloutCommand),
     /// Set the number of replicas of a Deployment or ReplicaSet.
     Scale(ScaleArgs),
+    /// List the kinds the server serves, with their short names.
+    ApiResources(ApiResourcesArgs),
     /// Print the client version and the server it would talk to.
     Version,
     /// Show or change the kubeconfig (no server is contacted).
@@ -167,6 +169,23 @@ pub struct GetArgs {
     /// Add a LABELS column.
     #[arg(long)]
     pub show_labels: bool,
+    /// Leave out the header line of tables.
+    #[arg(long)]
+    pub no_headers: bool,
+}
+
+/// `api-resources` flags.
+#[derive(Debug, Args)]
+pub struct ApiResourcesArgs {
+    /// Only namespaced (`true`) or only cluster-scoped (`false`) kinds.
+    #[arg(long, require_equals = true)]
+    pub namespaced: Option<bool>,
+    /// Only kinds of this API group (`""` for the core group).
+    #[arg(long = "api-group")]
+    pub api_group: Option<String>,
+    /// Leave out the header line.
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 /// `describe` flags.

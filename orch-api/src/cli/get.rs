@@ -77,7 +77,8 @@ pub async fn run(s: &mut Session<'_>, args: GetArgs) -> Result<(), CliError> {
     } else {
         let refs: Vec<&DynamicObject> = objects.iter().collect();
         let t = table(&info, &refs, opts, Timestamp::now());
-        s.out.write_all(t.render().as_bytes())?;
+        let text = if args.no_headers { t.render_without_header() } else { t.render() };
+        s.out.write_all(text.as_bytes())?;
         widths = Some(t.widths());
     }
     if let Some(e) = missing {

@@ -62,7 +62,9 @@ pub async fn run(s: &mut Session<'_>, infos: Vec<Arc<KindInfo>>, args: GetArgs) 
             kind_prefix: true,
         };
         let refs: Vec<&DynamicObject> = items.iter().collect();
-        s.out.write_all(table(info, &refs, opts, now).render().as_bytes())?;
+        let t = table(info, &refs, opts, now);
+        let text = if args.no_headers { t.render_without_header() } else { t.render() };
+        s.out.write_all(text.as_bytes())?;
         printed = true;
     }
     if !printed {

@@ -44,6 +44,11 @@ pub fn resolve_kind(kinds: &KindRegistry, name: &str) -> Result<Arc<KindInfo>, C
     found.into_iter().next().ok_or_else(|| CliError::UnknownKind(name.to_owned()))
 }
 
+/// The short names of the kind with this plural (`po` for `pods`), for `api-resources`.
+pub fn short_names(plural: &str) -> Vec<&'static str> {
+    SHORT_NAMES.iter().filter(|(_, p)| *p == plural).map(|(s, _)| *s).collect()
+}
+
 /// The kinds `orchctl get all` shows, where the server has them.
 const ALL: &[&str] = &["pods", "services", "deployments", "replicasets"];
 

@@ -18,6 +18,7 @@
 //! }
 //! ```
 
+pub mod api_resources;
 pub mod apply;
 pub mod args;
 pub mod config;

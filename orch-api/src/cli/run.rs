@@ -12,7 +12,7 @@ use super::environment::Environment;
 use super::errors::CliError;
 use super::kubeconfig::{self, ResolvedContext};
 use super::session::Session;
-use super::{apply, config, delete, describe, duration, get, pod_logs, rollout, scale};
+use super::{api_resources, apply, config, delete, describe, duration, get, pod_logs, rollout, scale};
 use crate::logs::PodLogs;
 
 /// What a command talks to: the object store, optionally a pod-log reader, and the kinds the
@@ -134,6 +134,7 @@ async fn execute(
             Command::Logs(a) => pod_logs::run(&mut session, a).await,
             Command::Rollout(RolloutCommand::Status(a)) => rollout::run(&mut session, a).await,
             Command::Scale(a) => scale::run(&mut session, a).await,
+            Command::ApiResources(a) => api_resources::run(&mut session, a),
             Command::Version | Command::Config(_) => Ok(()),
         }
     };

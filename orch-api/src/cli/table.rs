@@ -72,6 +72,12 @@ impl Table {
         out
     }
 
+    /// The rows without the header (`--no-headers`), aligned to the widest cells.
+    pub fn render_without_header(&self) -> String {
+        let rows_only = Table { header: Vec::new(), rows: self.rows.clone() };
+        self.render_rows(&rows_only.widths())
+    }
+
     /// Only the rows (no header), aligned to `widths` (used for rows arriving on a watch).
     pub fn render_rows(&self, widths: &[usize]) -> String {
         self.rows.iter().map(|row| render_row(row, widths)).collect()
@@ -139,6 +145,14 @@ mod tests {
         next.push(row(&["much-longer", "2s"]));
         next.push(row(&["b", "3s"]));
         assert_eq!(next.render_rows(&widths), "much-longer   2s\nb      3s\n");
+    }
+
+    #[test]
+    fn rows_without_header_align_to_the_rows_alone() {
+        let mut t = Table::new(["NAME", "AGE"]);
+        t.push(row(&["a", "1s"]));
+        t.push(row(&["bb", "2s"]));
+        assert_eq!(t.render_without_header(), "a    1s\nbb   2s\n");
     }
 
     #[test]

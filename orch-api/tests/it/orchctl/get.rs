@@ -103,6 +103,11 @@ async fn get_services_namespaces_and_custom_columns() {
     let ns = orchctl(&s, &["get", "namespaces"]).await;
     assert!(ns.out.lines().any(|l| l.starts_with("kube-system ") && l.contains(" Active ")), "{}", ns.out);
 
+    let bare = orchctl(&s, &["get", "deploy", "--no-headers"]).await;
+    assert!(bare.out.starts_with("web   0/2   0   0   "), "{}", bare.out);
+    let kinds = orchctl(&s, &["api-resources", "--namespaced=false", "--no-headers"]).await;
+    assert_eq!(kinds.out, "namespaces   ns   v1   false   Namespace\nnodes        no   v1   false   Node\n");
+
     let labels = orchctl(&s, &["get", "deploy", "--show-labels"]).await;
     assert!(labels.out.lines().nth(1).unwrap().ends_with("app=web"), "{}", labels.out);
 }
