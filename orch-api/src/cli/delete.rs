@@ -9,7 +9,7 @@ use super::args::{Cascade, DeleteArgs};
 use super::errors::CliError;
 use super::kinds::{kind_label, split_kind_name};
 use super::manifests::read_all;
-use super::session::Session;
+use super::session::{Session, list_all};
 
 /// One object to delete.
 struct Target {
@@ -89,7 +89,7 @@ async fn targets(s: &mut Session<'_>, args: &DeleteArgs) -> Result<Vec<Target>, 
             return Err(CliError::InvalidArgument("names cannot be combined with --selector or --all".into()));
         }
         let params = ListParams { label_selector: args.selector.clone(), ..Default::default() };
-        let list = s.store.list(&info.resource_type, namespace.as_deref(), &params).await?;
+        let list = list_all(&*s.store, &info.resource_type, namespace.as_deref(), &params).await?;
         names = list.items.iter().map(|o| o.name().to_owned()).collect();
         if names.is_empty() {
             return Ok(Vec::new());

@@ -10,7 +10,7 @@ use super::describe_kinds::describe_sections;
 use super::duration::age;
 use super::errors::CliError;
 use super::kinds::split_kind_name;
-use super::session::Session;
+use super::session::{Session, list_all};
 
 /// One line of a report.
 #[derive(Debug)]
@@ -142,7 +142,7 @@ pub async fn run(s: &mut Session<'_>, args: DescribeArgs) -> Result<(), CliError
     }
     let objects = if names.is_empty() {
         let params = ListParams { label_selector: args.selector, ..Default::default() };
-        s.store.list(&info.resource_type, ns.as_deref(), &params).await?.items
+        list_all(&*s.store, &info.resource_type, ns.as_deref(), &params).await?.items
     } else {
         let mut v = Vec::new();
         for n in &names {
@@ -192,7 +192,7 @@ pub fn describe(info: &KindInfo, obj: &DynamicObject, now: Timestamp) -> Report 
 async fn events(s: &mut Session<'_>, obj: &DynamicObject, now: Timestamp, r: &mut Report) {
     let Some(info) = s.kinds.by_kind("v1", "Event") else { return };
     let ns = (!obj.namespace().is_empty()).then_some(obj.namespace());
-    let list = match s.store.list(&info.resource_type, ns, &ListParams::default()).await {
+    let list = match list_all(&*s.store, &info.resource_type, ns, &ListParams::default()).await {
         Ok(l) => l.items,
         Err(_) => return,
     };

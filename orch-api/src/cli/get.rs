@@ -9,7 +9,7 @@ use super::errors::CliError;
 use super::kinds::{resolve_kinds, split_kind_name};
 use super::output::{ObjectFormat, print_objects, write_value};
 use super::printers::{TableOptions, table};
-use super::session::Session;
+use super::session::{Session, list_all};
 
 /// Runs `get`.
 ///
@@ -36,7 +36,7 @@ pub async fn run(s: &mut Session<'_>, args: GetArgs) -> Result<(), CliError> {
             field_selector: args.field_selector.clone(),
             ..Default::default()
         };
-        let list = s.store.list(&info.resource_type, namespace.as_deref(), &params).await?;
+        let list = list_all(&*s.store, &info.resource_type, namespace.as_deref(), &params).await?;
         resource_version = Some(list.resource_version);
         let items: Vec<DynamicObject> =
             list.items.into_iter().filter(|o| names.is_empty() || names.iter().any(|n| n == o.name())).collect();

@@ -10,7 +10,7 @@ use super::errors::CliError;
 use super::get::{no_resources, object_format};
 use super::output::{ObjectFormat, print_objects};
 use super::printers::{TableOptions, table};
-use super::session::Session;
+use super::session::{Session, list_all};
 
 /// Lists every kind in `infos` and prints the results together, like `kubectl get po,svc`.
 ///
@@ -33,7 +33,7 @@ pub async fn run(s: &mut Session<'_>, infos: Vec<Arc<KindInfo>>, args: GetArgs) 
     let mut found: Vec<(Arc<KindInfo>, Vec<DynamicObject>)> = Vec::with_capacity(infos.len());
     for info in &infos {
         let ns = if args.all_namespaces { None } else { s.namespace_for(info).map(str::to_owned) };
-        let list = s.store.list(&info.resource_type, ns.as_deref(), &params).await?;
+        let list = list_all(&*s.store, &info.resource_type, ns.as_deref(), &params).await?;
         found.push((info.clone(), list.items));
     }
     let format = object_format(args.output);

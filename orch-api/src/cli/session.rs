@@ -4,12 +4,16 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orch_core::{KindInfo, KindRegistry, ObjectStore};
+use orch_core::store::{ListParams, ObjectList};
+use orch_core::{KindInfo, KindRegistry, ObjectStore, ResourceType, StoreError};
 
 use super::environment::Environment;
 use super::errors::CliError;
 use super::kinds::resolve_kind;
 use crate::logs::PodLogs;
+
+/// Page size of lists.
+pub const LIST_CHUNK: u32 = 500;
 
 /// The state of one run after connecting.
 pub struct Session<'a> {
@@ -64,4 +68,28 @@ impl Session<'_> {
     pub fn namespace_for(&self, info: &KindInfo) -> Option<&str> {
         info.resource_type.namespaced().then_some(self.namespace.as_str())
     }
+}
+
+/// Lists every matching object in pages of [`LIST_CHUNK`] (as kubectl does), all read at
+/// the first page's revision.
+///
+/// # Errors
+/// The store's error.
+pub async fn list_all(
+    store: &dyn ObjectStore,
+    rt: &ResourceType,
+    namespace: Option<&str>,
+    params: &ListParams,
+) -> Result<ObjectList, StoreError> {
+    let mut page = params.clone();
+    page.limit = Some(LIST_CHUNK);
+    let mut all = store.list(rt, namespace, &page).await?;
+    while let Some(token) = all.continue_token.take() {
+        page.continue_token = Some(token);
+        let next = store.list(rt, namespace, &page).await?;
+        all.items.extend(next.items);
+        all.continue_token = next.continue_token;
+    }
+    all.remaining_item_count = None;
+    Ok(all)
 }

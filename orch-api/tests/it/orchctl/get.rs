@@ -163,3 +163,22 @@ async fn watch_prints_a_row_per_change_until_the_request_timeout() {
     let names: Vec<&str> = o.out.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
     assert_eq!(names, ["NAME", "a", "b"]);
 }
+
+#[tokio::test]
+async fn long_lists_are_read_in_pages_and_all_printed() {
+    let s = store().await;
+    let rt = <orch_core::kinds::Lease as orch_core::Resource>::resource_type();
+    for i in 0..1_001 {
+        let lease = DynamicObject::new(
+            "coordination.k8s.io/v1",
+            "Lease",
+            orch_core::ObjectMeta::named(format!("l{i:04}")).in_namespace("default"),
+        );
+        s.create(&rt, lease, &Default::default()).await.unwrap();
+    }
+    let o = orchctl(&s, &["get", "leases", "-o", "name"]).await;
+    assert_eq!(o.code, 0, "{}", o.err);
+    let names: Vec<&str> = o.out.lines().collect();
+    assert_eq!(names.len(), 1_001);
+    assert_eq!((names[0], names[1_000]), ("lease.coordination.k8s.io/l0000", "lease.coordination.k8s.io/l1000"));
+}
