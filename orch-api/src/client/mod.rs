@@ -67,34 +67,41 @@ impl HttpClient {
         let (_, body) = self.transport.send(Method::GET, "/version", None).await?;
         serde_json::from_slice(&body).map_err(|e| StoreError::internal(format!("decoding /version: {e}")))
     }
+}
 
-    /// A container's log as a stream of chunks (`follow` keeps it open while the container
-    /// runs), proxied by the server from the node agent.
-    ///
-    /// # Errors
-    /// `NotFound` for an unknown pod, `BadRequest` when the container must be named, or
-    /// `Unavailable` when the node agent cannot be reached.
-    pub async fn pod_logs(
+#[async_trait::async_trait]
+impl crate::logs::PodLogs for HttpClient {
+    async fn logs(
         &self,
         namespace: &str,
         pod: &str,
-        container: Option<&str>,
-        follow: bool,
-        tail_lines: Option<i64>,
+        params: &crate::logs::LogParams,
     ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
-        let path = ResourcePath::object(
-            &<orch_core::kinds::Pod as orch_core::Resource>::resource_type(),
-            Some(namespace),
-            pod,
-        )
-        .subresource("log");
-        let query = Query { container: container.map(str::to_string), follow, tail_lines, ..Query::default() };
+        let path = ResourcePath::object(&<orch_core::kinds::Pod as orch_core::Resource>::resource_type(), Some(namespace), pod)
+            .subresource("log");
+        let query = Query {
+            container: params.container.clone(),
+            follow: params.follow,
+            tail_lines: params.tail_lines,
+            previous: params.previous,
+            ..Query::default()
+        };
         let url = format!("{path}?{}", query.encode());
         let resp = self.transport.send_streaming(Method::GET, &url, None).await?;
-        let stream = resp
-            .into_body()
-            .into_data_stream()
-            .map(|chunk| chunk.map_err(|e| StoreError::Unavailable { message: format!("log stream broke: {e}") }));
+        let stream = resp.into_body().into_data_stream().map(|chunk| {
+            chunk.map_err(|e| StoreError::Unavailable { message: format!("log stream broke: {e}") })
+        });
         Ok(stream.boxed())
+    }
+}
+
+impl ClientConfig {
+    /// The configuration a kubeconfig context resolves to (server, token, CA, TLS verification).
+    pub fn from_context(ctx: &crate::cli::ResolvedContext) -> Self {
+        let mut cfg = ClientConfig::new(ctx.server.clone());
+        cfg.token = ctx.token.clone();
+        cfg.ca_pem = ctx.ca_pem.clone();
+        cfg.insecure_skip_tls_verify = ctx.insecure_skip_tls_verify;
+        cfg
     }
 }

@@ -1,6 +1,8 @@
-//! orch-api integration tests: the real server on loopback, driven by the HTTP client.
+//! orch-api integration tests (one binary, a module per concern): the real server on loopback
+//! driven by the HTTP client, the Python client and orchctl.
 
 mod contract;
+mod orchctl;
 mod python_client;
 mod server;
 mod support;
