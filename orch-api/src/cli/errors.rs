@@ -15,9 +15,6 @@ use orch_core::{ManifestError, StoreError};
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The command line is malformed (clap's rendered message).
-    #[error("{0}")]
-    Usage(String),
     /// An argument parsed but makes no sense (for example `scale` without `--replicas`).
     #[error("error: {0}")]
     InvalidArgument(String),
