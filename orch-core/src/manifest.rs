@@ -330,12 +330,10 @@ fn yaml_values(text: &str) -> Result<Vec<(usize, usize, Value)>, ManifestError> 
             Ok(v) => out.push((index, line, v)),
             Err(e) => {
                 let (line, column) = e.location().map_or((line, 1), |l| (l.line(), l.column()));
-                return Err(ManifestError::Syntax {
-                    document: index,
-                    line,
-                    column,
-                    message: strip_position(&e.to_string()),
-                });
+                // A syntax error can surface while an earlier document is read: its line says
+                // which document it is in.
+                let document = starts.iter().rposition(|start| *start <= line).map_or(index, |d| d.max(index));
+                return Err(ManifestError::Syntax { document, line, column, message: strip_position(&e.to_string()) });
             }
         }
     }

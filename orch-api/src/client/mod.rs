@@ -77,8 +77,12 @@ impl crate::logs::PodLogs for HttpClient {
         pod: &str,
         params: &crate::logs::LogParams,
     ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
-        let path = ResourcePath::object(&<orch_core::kinds::Pod as orch_core::Resource>::resource_type(), Some(namespace), pod)
-            .subresource("log");
+        let path = ResourcePath::object(
+            &<orch_core::kinds::Pod as orch_core::Resource>::resource_type(),
+            Some(namespace),
+            pod,
+        )
+        .subresource("log");
         let query = Query {
             container: params.container.clone(),
             follow: params.follow,
@@ -88,9 +92,10 @@ impl crate::logs::PodLogs for HttpClient {
         };
         let url = format!("{path}?{}", query.encode());
         let resp = self.transport.send_streaming(Method::GET, &url, None).await?;
-        let stream = resp.into_body().into_data_stream().map(|chunk| {
-            chunk.map_err(|e| StoreError::Unavailable { message: format!("log stream broke: {e}") })
-        });
+        let stream = resp
+            .into_body()
+            .into_data_stream()
+            .map(|chunk| chunk.map_err(|e| StoreError::Unavailable { message: format!("log stream broke: {e}") }));
         Ok(stream.boxed())
     }
 }

@@ -3,6 +3,7 @@
 
 mod contract;
 mod orchctl;
+mod orchctl_binary;
 mod python_client;
 mod server;
 mod support;

@@ -10,6 +10,11 @@ fn bad_manifests_give_errors_that_name_the_place() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated flow mapping", b"apiVersion: v1\nkind: Pod\nmetadata: {name: a\n".to_vec(), "document 0: line"),
         ("second document broken", b"apiVersion: v1\nkind: Pod\n---\nkind: [\n".to_vec(), "document 1: line 5"),
+        (
+            "error surfacing while the first document is read",
+            b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n---\nkind: [oops\n".to_vec(),
+            "document 1: line 7",
+        ),
         ("tab indentation", b"apiVersion: v1\nkind: Pod\nmetadata:\n\tname: a\n".to_vec(), "document 0: line 4"),
         ("truncated JSON", br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"#.to_vec(), "document 0: line 1"),
         ("JSON trailing garbage", br#"{"apiVersion":"v1","kind":"Pod"} }"#.to_vec(), "document 1"),
