@@ -27,6 +27,8 @@ pub struct RegistryConfig {
     /// How many times an unconditional write (patch, status without resourceVersion, binding)
     /// is retried when it races another writer.
     pub max_write_retries: usize,
+    /// Where Services' ClusterIPs and NodePorts come from.
+    pub service_ranges: super::ServiceRanges,
 }
 
 impl Default for RegistryConfig {
@@ -39,11 +41,18 @@ impl Default for RegistryConfig {
             watch_history: 10_000,
             default_pod_grace_seconds: 30,
             max_write_retries: 32,
+            service_ranges: super::ServiceRanges::default(),
         }
     }
 }
 
 impl RegistryConfig {
+    /// Sets the ClusterIP and NodePort ranges.
+    pub fn service_ranges(mut self, ranges: super::ServiceRanges) -> Self {
+        self.service_ranges = ranges;
+        self
+    }
+
     /// Sets the uid seed.
     pub fn uid_seed(mut self, seed: u64) -> Self {
         self.uid_seed = Some(seed);

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use orch_core::runtime::{Clock, Spawn};
 use orch_core::{DynamicObject, KindInfo, KindRegistry, KindRegistryError, Resource, ResourceType, StoreError};
 
+use super::service_alloc::Claims;
 use super::watch_hub::WatchHub;
 use super::{
     AdmissionRequest, EvictionGuard, MutatingAdmission, Operation, RegistryConfig, UidGenerator, ValidatingAdmission,
@@ -38,6 +39,7 @@ pub(super) struct Inner {
     pub(super) eviction: Option<Arc<dyn EvictionGuard>>,
     pub(super) uids: UidGenerator,
     pub(super) hubs: futures::lock::Mutex<HashMap<ResourceType, Arc<WatchHub>>>,
+    pub(super) alloc_cursors: super::service_alloc::Cursors,
 }
 
 /// Builds a [`Registry`]: the store, time and executor, then optional kinds and plugins.
@@ -112,6 +114,7 @@ impl RegistryBuilder {
                 eviction: self.eviction,
                 uids: UidGenerator::new(seed),
                 hubs: futures::lock::Mutex::new(HashMap::new()),
+                alloc_cursors: Default::default(),
                 config: self.config,
             }),
         };
@@ -232,25 +235,33 @@ impl Registry {
 
     /// Writes `bytes` at `key` if the key's mod revision is still `expected` (0: absent).
     /// `Ok(None)` when the compare failed.
-    pub(super) async fn put_if(&self, key: &str, expected: i64, bytes: Vec<u8>) -> Result<Option<i64>, StoreError> {
+    pub(super) async fn put_if(
+        &self,
+        key: &str,
+        expected: i64,
+        bytes: Vec<u8>,
+        claims: &Claims,
+    ) -> Result<Option<i64>, StoreError> {
         let key = Bytes::from(key.to_owned());
-        let txn = TxnRequest {
+        let mut txn = TxnRequest {
             compare: vec![Compare::mod_revision(key.clone(), CompareOp::Equal, expected)],
             success: vec![TxnOp::Put(PutRequest::new(key, bytes))],
             failure: vec![],
         };
+        add_claims(&mut txn, claims);
         let resp = self.inner.kv.txn(txn).await?;
         Ok(resp.succeeded.then_some(resp.revision))
     }
 
     /// Deletes `key` if its mod revision is still `expected`. `Ok(None)` when the compare failed.
-    pub(super) async fn delete_if(&self, key: &str, expected: i64) -> Result<Option<i64>, StoreError> {
+    pub(super) async fn delete_if(&self, key: &str, expected: i64, claims: &Claims) -> Result<Option<i64>, StoreError> {
         let key = Bytes::from(key.to_owned());
-        let txn = TxnRequest {
+        let mut txn = TxnRequest {
             compare: vec![Compare::mod_revision(key.clone(), CompareOp::Equal, expected)],
             success: vec![TxnOp::Delete(DeleteRequest::key(key))],
             failure: vec![],
         };
+        add_claims(&mut txn, claims);
         let resp = self.inner.kv.txn(txn).await?;
         Ok(resp.succeeded.then_some(resp.revision))
     }
@@ -282,6 +293,18 @@ impl Registry {
     /// The current time, truncated to whole seconds as `metav1.Time` keeps it.
     pub(super) fn now(&self) -> orch_core::Timestamp {
         self.inner.clock.now().truncate_to_seconds()
+    }
+}
+
+/// Adds a Service's address claims to its write: each new claim must not exist yet.
+fn add_claims(txn: &mut TxnRequest, claims: &Claims) {
+    for (key, owner) in &claims.claim {
+        let key = Bytes::from(key.clone());
+        txn.compare.push(Compare::mod_revision(key.clone(), CompareOp::Equal, 0));
+        txn.success.push(TxnOp::Put(PutRequest::new(key, owner.clone().into_bytes())));
+    }
+    for key in &claims.release {
+        txn.success.push(TxnOp::Delete(DeleteRequest::key(Bytes::from(key.clone()))));
     }
 }
 

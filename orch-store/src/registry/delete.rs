@@ -72,7 +72,12 @@ impl Registry {
             } else if opts.dry_run {
                 Some(DeleteOutcome::Deleted(old.clone()))
             } else {
-                self.delete_if(&key, old_rev).await?.map(|rev| {
+                let claims = if super::write::is_service(rt) {
+                    super::service_alloc::releases_of(&old)
+                } else {
+                    super::service_alloc::Claims::default()
+                };
+                self.delete_if(&key, old_rev, &claims).await?.map(|rev| {
                     let mut last = old.clone();
                     last.metadata.resource_version = Some(rev.to_string());
                     DeleteOutcome::Deleted(last)

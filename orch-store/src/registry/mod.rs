@@ -8,6 +8,8 @@ mod delete;
 pub mod keys;
 mod object_store;
 mod read;
+mod service_alloc;
+mod service_range;
 mod uid;
 mod watch;
 mod watch_hub;
@@ -18,4 +20,6 @@ pub use admission::{AdmissionRequest, EvictionGuard, MutatingAdmission, Operatio
 pub use config::RegistryConfig;
 pub use core::{Registry, RegistryBuilder};
 pub use delete::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+pub use service_alloc::{IP_CLAIMS, PORT_CLAIMS};
+pub use service_range::ServiceRanges;
 pub use uid::UidGenerator;

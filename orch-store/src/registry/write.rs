@@ -5,6 +5,7 @@ use orch_core::{DynamicObject, KindInfo, Patch, ResourceType, StoreError};
 use serde_json::{Value, json};
 
 use super::core::{mod_revision, not_found};
+use super::service_alloc::{self, Claims};
 use super::{Operation, Registry, codec, keys};
 
 impl Registry {
@@ -33,26 +34,30 @@ impl Registry {
         if !namespace.is_empty() && rt.kind != "Namespace" {
             self.check_namespace_accepts(&namespace).await?;
         }
+        let service = is_service(rt);
         for _attempt in 0..8 {
             if generated {
                 let prefix = obj.metadata.generate_name.clone().unwrap_or_default();
                 obj.metadata.name = Some(format!("{prefix}{}", self.inner.uids.name_suffix()));
             }
             // Only a generated name can be retried; otherwise the object is used up by this attempt.
-            let mut candidate = if generated { obj.clone() } else { std::mem::take(&mut obj) };
+            // A Service can also lose a race for an address and try again.
+            let mut candidate = if generated || service { obj.clone() } else { std::mem::take(&mut obj) };
             self.admit(&info, Operation::Create, None, &mut candidate, dry_run).await?;
+            let claims = if service { self.allocate_service(None, &mut candidate).await? } else { Claims::default() };
             let name = candidate.name().to_owned();
             let bytes = codec::encode(&mut candidate, self.inner.config.max_object_bytes)?;
             if dry_run {
                 return Ok(candidate);
             }
             let key = keys::object_key(rt, &namespace, &name);
-            match self.put_if(&key, 0, bytes).await? {
+            match self.put_if(&key, 0, bytes, &claims).await? {
                 Some(rev) => {
                     candidate.metadata.resource_version = Some(rev.to_string());
                     return Ok(candidate);
                 }
                 None if generated => continue,
+                None if !claims.is_empty() && self.read_existing(rt, &namespace, &name).await.is_err() => continue,
                 None => {
                     return Err(StoreError::AlreadyExists {
                         resource: rt.group_resource(),
@@ -243,7 +248,17 @@ impl Registry {
         mut new: DynamicObject,
         dry_run: bool,
     ) -> Result<Option<DynamicObject>, StoreError> {
+        let service = is_service(&info.resource_type);
+        if service {
+            service_alloc::prepare_update(old, &mut new);
+        }
         self.admit(info, Operation::Update, Some(old), &mut new, dry_run).await?;
+        let finished = new.metadata.deletion_timestamp.is_some()
+            && new.metadata.finalizers.is_empty()
+            && new.metadata.deletion_grace_period_seconds.unwrap_or(0) == 0;
+        // A Service keeps (or gets) its addresses before it is compared with the stored one.
+        let claims =
+            if service && !finished { self.allocate_service(Some(old), &mut new).await? } else { Claims::default() };
         let old_gen = old.metadata.generation.unwrap_or(1);
         new.metadata.generation = Some(if spec_changed(old, &new) { old_gen + 1 } else { old_gen });
         new.metadata.resource_version = old.metadata.resource_version.clone();
@@ -251,14 +266,12 @@ impl Registry {
             return Ok(Some(new));
         }
         let old_rev = mod_revision(old);
-        let finished = new.metadata.deletion_timestamp.is_some()
-            && new.metadata.finalizers.is_empty()
-            && new.metadata.deletion_grace_period_seconds.unwrap_or(0) == 0;
         if finished {
             if dry_run {
                 return Ok(Some(new));
             }
-            return Ok(self.delete_if(key, old_rev).await?.map(|rev| {
+            let claims = if service { service_alloc::releases_of(old) } else { Claims::default() };
+            return Ok(self.delete_if(key, old_rev, &claims).await?.map(|rev| {
                 new.metadata.resource_version = Some(rev.to_string());
                 new
             }));
@@ -267,11 +280,16 @@ impl Registry {
         if dry_run {
             return Ok(Some(new));
         }
-        Ok(self.put_if(key, old_rev, bytes).await?.map(|rev| {
+        Ok(self.put_if(key, old_rev, bytes, &claims).await?.map(|rev| {
             new.metadata.resource_version = Some(rev.to_string());
             new
         }))
     }
+}
+
+/// Whether `rt` is the core Service kind, whose writes allocate addresses.
+pub(super) fn is_service(rt: &ResourceType) -> bool {
+    rt.group.is_empty() && rt.kind == "Service"
 }
 
 /// Fills in or checks `apiVersion` and `kind` against the kind addressed.

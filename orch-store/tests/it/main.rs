@@ -12,3 +12,5 @@ mod etcd_kv;
 mod mem_kv;
 #[cfg(feature = "testkit")]
 mod registry;
+#[cfg(feature = "tokio")]
+mod service_alloc;
