@@ -1,1 +1,12 @@
-//! Shared helpers for the orch cross-crate tests.
+//! orch-tests: the test harness for users' own controllers and plugins (what envtest is for
+//! Kubernetes, without binaries), and the cross-crate and end-to-end tests of orch.
+//!
+//! [`ControlPlane::start`] gives an in-process control plane with the real store semantics (the
+//! `Registry` over the in-memory store), the built-in controllers and the scheduler; add an API
+//! server on loopback with [`ControlPlane::serve_api`]. [`wait_for`] polls a condition.
+
+mod control_plane;
+mod wait;
+
+pub use control_plane::{ControlPlane, ControlPlaneConfig, HarnessError};
+pub use wait::{WaitError, wait_for};

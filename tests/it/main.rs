@@ -1,1 +1,3 @@
-//! Cross-crate integration tests.
+//! Cross-crate integration tests (one binary, a module per concern).
+
+mod remote_components;

@@ -1,0 +1,210 @@
+//! `ControlPlane`: store, built-in controllers and scheduler in one process, for tests.
+
+use std::sync::Arc;
+
+use orch_api::server::{ApiServer, RunningServer, ServerConfig};
+use orch_controllers::controllers::deployment::DeploymentController;
+use orch_controllers::controllers::endpoints::EndpointsController;
+use orch_controllers::controllers::garbage_collector::GarbageCollector;
+use orch_controllers::controllers::load_balancer::{LoadBalancerController, PoolProvider};
+use orch_controllers::controllers::namespace::NamespaceController;
+use orch_controllers::controllers::node_ipam::{NodeIpamConfig, NodeIpamController};
+use orch_controllers::controllers::node_lifecycle::{NodeLifecycleConfig, NodeLifecycleController};
+use orch_controllers::controllers::replica_set::ReplicaSetController;
+use orch_controllers::manager::ControllerManager;
+use orch_controllers::{Controller, Informers, Latch, Runtime};
+use orch_core::kinds::{Pod, ReplicaSet};
+use orch_core::runtime::{SystemClock, TokioSpawn};
+use orch_core::{ObjectStore, StoreError};
+use orch_sched::{PluginRegistry, Scheduler, SchedulerConfig};
+use orch_store::Registry;
+
+/// Why the harness could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The store refused something at start.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A component's configuration was refused.
+    #[error("{component}: {message}")]
+    Component {
+        /// Which component.
+        component: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// What the harness runs, built by value.
+///
+/// ```
+/// use orch_tests::ControlPlaneConfig;
+/// let cfg = ControlPlaneConfig::default().without_scheduler();
+/// assert!(!cfg.scheduler && cfg.controllers);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ControlPlaneConfig {
+    /// Run the built-in controllers (Deployment, ReplicaSet, Endpoints, garbage collector,
+    /// Namespace, node IPAM, node lifecycle, LoadBalancer).
+    pub controllers: bool,
+    /// Run the default scheduler.
+    pub scheduler: bool,
+    /// Node lifecycle timings (short ones make node-failure tests quick).
+    pub node_lifecycle: NodeLifecycleConfig,
+}
+
+impl Default for ControlPlaneConfig {
+    fn default() -> Self {
+        ControlPlaneConfig { controllers: true, scheduler: true, node_lifecycle: NodeLifecycleConfig::default() }
+    }
+}
+
+impl ControlPlaneConfig {
+    /// Leaves the scheduler out (to test one of your own).
+    pub fn without_scheduler(mut self) -> Self {
+        self.scheduler = false;
+        self
+    }
+
+    /// Leaves the built-in controllers out (to test yours alone).
+    pub fn without_controllers(mut self) -> Self {
+        self.controllers = false;
+        self
+    }
+
+    /// Sets the node lifecycle timings.
+    pub fn node_lifecycle(mut self, config: NodeLifecycleConfig) -> Self {
+        self.node_lifecycle = config;
+        self
+    }
+}
+
+/// An in-process control plane on the current tokio runtime.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use orch_core::{Api, kinds::Namespace};
+/// let cp = orch_tests::ControlPlane::start(Default::default()).await?;
+/// let namespaces: Api<Namespace> = Api::all(cp.store());
+/// namespaces.get("kube-system").await?;
+/// cp.stop().await;
+/// # Ok(()) }
+/// ```
+pub struct ControlPlane {
+    registry: Option<Registry>,
+    store: Arc<dyn ObjectStore>,
+    informers: Informers,
+    scheduler: Option<Scheduler>,
+    stop: Latch,
+    controllers: Option<tokio::task::JoinHandle<()>>,
+    api: Option<RunningServer>,
+}
+
+impl ControlPlane {
+    /// Starts over a fresh in-memory registry.
+    ///
+    /// # Errors
+    /// A component that refuses its configuration.
+    pub async fn start(config: ControlPlaneConfig) -> Result<Self, HarnessError> {
+        Self::over(Registry::in_memory().await?, config).await
+    }
+
+    /// Starts over `registry` (for example one on the durable store).
+    ///
+    /// # Errors
+    /// A component that refuses its configuration.
+    pub async fn over(registry: Registry, config: ControlPlaneConfig) -> Result<Self, HarnessError> {
+        let mut cp = Self::components(Arc::new(registry.clone()), config)?;
+        cp.registry = Some(registry);
+        Ok(cp)
+    }
+
+    /// Runs the controllers and scheduler against any object store: for example the HTTP
+    /// client of a remote API server, as out-of-process components do.
+    ///
+    /// # Errors
+    /// A component that refuses its configuration.
+    pub fn components(store: Arc<dyn ObjectStore>, config: ControlPlaneConfig) -> Result<Self, HarnessError> {
+        let informers = Informers::new(store.clone(), Runtime::tokio());
+        let stop = Latch::new();
+        let controllers = if config.controllers {
+            let component = |message: String| HarnessError::Component { component: "controllers", message };
+            let ipam =
+                NodeIpamController::new(&informers, NodeIpamConfig::default()).map_err(|e| component(e.to_string()))?;
+            let lb = LoadBalancerController::new(&informers, Arc::new(PoolProvider::default_pool()));
+            let manager = ControllerManager::new(informers.clone())
+                .with(Controller::new(DeploymentController::new(&informers), &informers).owns::<ReplicaSet>())
+                .with(Controller::new(ReplicaSetController::new(&informers), &informers).owns::<Pod>())
+                .with(EndpointsController::controller(&informers))
+                .with(GarbageCollector::with_builtin_kinds(&informers))
+                .with(Controller::new(NamespaceController::new(&informers), &informers))
+                .with(Controller::new(ipam, &informers))
+                .with(NodeLifecycleController::controller(&informers, config.node_lifecycle.clone()))
+                .with(Controller::new(lb, &informers));
+            let stop = stop.clone();
+            Some(tokio::spawn(async move { manager.run(stop).await }))
+        } else {
+            None
+        };
+        let scheduler = if config.scheduler {
+            let s = Scheduler::new(
+                store.clone(),
+                Arc::new(SystemClock),
+                Arc::new(TokioSpawn::current()),
+                SchedulerConfig::default(),
+                PluginRegistry::with_defaults(),
+            )
+            .map_err(|e| HarnessError::Component { component: "scheduler", message: e.to_string() })?;
+            s.start();
+            Some(s)
+        } else {
+            None
+        };
+        Ok(ControlPlane { registry: None, store, informers, scheduler, stop, controllers, api: None })
+    }
+
+    /// The object store every component uses.
+    pub fn store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
+    }
+
+    /// The registry under it (`None` for components over a remote store).
+    pub fn registry(&self) -> Option<&Registry> {
+        self.registry.as_ref()
+    }
+
+    /// The shared caches of the controllers (add your own controller over them).
+    pub fn informers(&self) -> &Informers {
+        &self.informers
+    }
+
+    /// Serves the API on a free loopback port (auth off) and returns its URL.
+    ///
+    /// # Errors
+    /// The port cannot be bound.
+    pub async fn serve_api(&mut self) -> Result<String, HarnessError> {
+        let component = |message: String| HarnessError::Component { component: "api server", message };
+        let registry = self.registry.clone().ok_or_else(|| component("no local registry to serve".into()))?;
+        let server = ApiServer::new(registry, ServerConfig::default()).map_err(|e| component(e.to_string()))?;
+        let addr = "127.0.0.1:0".parse().map_err(|e: std::net::AddrParseError| component(e.to_string()))?;
+        let running = server.bind(addr, None).await.map_err(|e| component(e.to_string()))?;
+        let url = running.url();
+        self.api = Some(running);
+        Ok(url)
+    }
+
+    /// Stops everything it started.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.scheduler.take() {
+            s.stop();
+        }
+        self.stop.set();
+        if let Some(c) = self.controllers.take() {
+            let _ = c.await;
+        }
+        if let Some(api) = self.api.take() {
+            api.shutdown().await;
+        }
+    }
+}
