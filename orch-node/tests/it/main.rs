@@ -1,0 +1,8 @@
+//! Integration tests of orch-node: the process runtime with real processes, and node agents
+//! against the in-memory Registry.
+
+mod agent_fake;
+mod agent_process;
+mod common;
+mod probes;
+mod process_runtime;
