@@ -64,7 +64,7 @@ async fn stop_kills_a_term_ignoring_group_after_the_grace_period() {
     let dir = temp_dir("stop");
     let rt = runtime(&dir);
     // The container ignores SIGTERM and leaves a background child in its group.
-    let id = rt.create(&cfg("trap '' TERM; sleep 300 & echo $! > child.pid; wait")).await.unwrap();
+    let id = rt.create(&cfg("trap '' TERM; sleep 300 & wait")).await.unwrap();
     rt.start(&id).await.unwrap();
     let pid = rt.status(&id).await.unwrap().pid.expect("pid");
     tokio::time::sleep(Duration::from_millis(300)).await;
