@@ -3,7 +3,7 @@
 //! - [`runtime`]: the [`ContainerRuntime`](runtime::ContainerRuntime) contract and its
 //!   implementations: [`ProcessRuntime`](runtime::ProcessRuntime) (real processes),
 //!   [`FakeRuntime`](runtime::FakeRuntime) (scripted, for thousands of simulated nodes).
-//! - [`agent`]: the [`NodeAgent`](agent::NodeAgent): node registration and heartbeats, one
+//! - [`agent`]: the [`NodeAgent`]: node registration and heartbeats, one
 //!   worker per pod bound to the node, probes, restart backoff, status, and a log endpoint.
 //! - [`probe`]: the pure probe state machine and the probe checks.
 

@@ -1,5 +1,7 @@
 //! `ContainerRuntime`: the small, CRI-like contract between the node agent and whatever runs containers.
 
+#[cfg(feature = "docker")]
+pub mod docker;
 mod error;
 pub mod fake;
 pub mod process;
@@ -94,5 +96,7 @@ pub trait ContainerRuntime: Send + Sync {
 #[allow(dead_code)]
 fn _object_safe(_: &dyn ContainerRuntime) {}
 
+#[cfg(feature = "docker")]
+pub use docker::{DockerConfig, DockerRuntime};
 pub use fake::FakeRuntime;
 pub use process::{ProcessConfig, ProcessRuntime, process_exists};

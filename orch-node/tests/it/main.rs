@@ -4,5 +4,7 @@
 mod agent_fake;
 mod agent_process;
 mod common;
+#[cfg(feature = "docker")]
+mod docker_runtime;
 mod probes;
 mod process_runtime;
