@@ -1,9 +1,4 @@
 //! The agent's log endpoint: `GET /containerLogs/{namespace}/{pod}/{container}`.
-//!
-//! Query parameters: `follow=true` streams until the container exits; `tailLines=N` starts
-//! with the last N lines; `previous=true` reads the container's previous attempt. The API
-//! server proxies `pods/{name}/log` here, on the node's address and the port it reports as
-//! `status.daemonEndpoints.kubeletEndpoint.Port`.
 
 use std::sync::Arc;
 
@@ -17,7 +12,15 @@ use serde::Deserialize;
 
 use crate::runtime::{ContainerRuntime, ListFilter, LogOptions};
 
-/// The path of one container's log on an agent's endpoint.
+/// The path of one container's log on an agent's log endpoint:
+/// `GET /containerLogs/{namespace}/{pod}/{container}`.
+///
+/// The endpoint listens on the node's address (its `InternalIP`) at the port the agent reports
+/// as `status.daemonEndpoints.kubeletEndpoint.Port` of its Node; the API server proxies
+/// `pods/{name}/log` here. Query parameters: `follow=true` streams until the container exits;
+/// `tailLines=N` starts with the last N lines; `previous=true` reads the attempt before the
+/// current one (while it has not been removed). The body is the plain text output (stdout and
+/// stderr interleaved); an unknown container is `404`. `GET /healthz` answers `ok`.
 ///
 /// ```
 /// assert_eq!(orch_node::agent::log_path("default", "web", "nginx"), "/containerLogs/default/web/nginx");

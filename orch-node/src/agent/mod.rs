@@ -133,7 +133,9 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: O
         }
         if last_status.elapsed() >= cfg.node_status_interval {
             last_status = tokio::time::Instant::now();
-            match node::refresh_status(&shared.store, cfg, &rt_name, port).await {
+            let filter = crate::runtime::ListFilter { node_name: Some(cfg.node_name.clone()), pod_uid: None };
+            let problem = shared.runtime.list(&filter).await.err().map(|e| e.to_string());
+            match node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
                 Ok(n) => {
                     if let Some(r) = n.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse)
                         && r != shared.ips.range()

@@ -13,10 +13,25 @@ use super::AgentConfig;
 pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
 
 /// The status a node agent reports for its node.
-pub(crate) fn node_status(config: &AgentConfig, runtime: &str, log_port: Option<u16>, now: Timestamp) -> NodeStatus {
-    let mut ready = Condition::new("Ready", true);
-    ready.reason = Some("KubeletReady".into());
-    ready.message = Some("orch node agent is posting ready status".into());
+/// `runtime_problem` is `None` while the container runtime answers, else why it does not.
+pub(crate) fn node_status(
+    config: &AgentConfig,
+    runtime: &str,
+    log_port: Option<u16>,
+    runtime_problem: Option<&str>,
+    now: Timestamp,
+) -> NodeStatus {
+    let mut ready = Condition::new("Ready", runtime_problem.is_none());
+    match runtime_problem {
+        None => {
+            ready.reason = Some("KubeletReady".into());
+            ready.message = Some("orch node agent is posting ready status".into());
+        }
+        Some(why) => {
+            ready.reason = Some("KubeletNotReady".into());
+            ready.message = Some(format!("container runtime is down: {why}"));
+        }
+    }
     ready.last_heartbeat_time = Some(now);
     ready.last_transition_time = Some(now);
     NodeStatus {
@@ -63,7 +78,7 @@ pub(crate) async fn register(
         Err(StoreError::AlreadyExists { .. }) => nodes.get(&config.node_name).await?,
         Err(e) => return Err(e),
     };
-    stored.status = node_status(config, runtime, log_port, Timestamp::now());
+    stored.status = node_status(config, runtime, log_port, None, Timestamp::now());
     stored.metadata.resource_version = None;
     nodes.update_status(&stored).await
 }
@@ -94,12 +109,13 @@ pub(crate) async fn renew_lease(store: &Arc<dyn ObjectStore>, config: &AgentConf
     }
 }
 
-/// Refreshes the Ready condition's heartbeat time; returns the Node as stored.
+/// Refreshes the Ready condition (and its heartbeat time); returns the Node as stored.
 pub(crate) async fn refresh_status(
     store: &Arc<dyn ObjectStore>,
     config: &AgentConfig,
     runtime: &str,
     log_port: Option<u16>,
+    runtime_problem: Option<&str>,
 ) -> Result<Node, StoreError> {
     let nodes: Api<Node> = Api::all(store.clone());
     let mut node = match nodes.get_opt(&config.node_name).await? {
@@ -107,10 +123,10 @@ pub(crate) async fn refresh_status(
         None => return register(store, config, runtime, log_port).await,
     };
     let now = Timestamp::now();
-    let mut status = node_status(config, runtime, log_port, now);
+    let mut status = node_status(config, runtime, log_port, runtime_problem, now);
     // Keep the transition time of an unchanged Ready condition.
     if let Some(old) = orch_core::kinds::find_condition(&node.status.conditions, "Ready")
-        && old.is_true()
+        && old.status == status.conditions[0].status
     {
         status.conditions[0].last_transition_time = old.last_transition_time;
     }

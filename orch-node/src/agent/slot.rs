@@ -16,6 +16,8 @@ pub(crate) struct Slot {
     pub container: Container,
     pub init: bool,
     pub id: Option<ContainerId>,
+    /// The attempt before `id`, kept (exited) so its log stays readable until the next restart.
+    pub previous_id: Option<ContainerId>,
     pub runtime_name: String,
     pub next_attempt: u32,
     pub restart_count: i32,
@@ -42,6 +44,7 @@ impl Slot {
             container,
             init,
             id: None,
+            previous_id: None,
             runtime_name: runtime_name.to_owned(),
             next_attempt: 0,
             restart_count: 0,

@@ -8,8 +8,8 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use orch_core::kinds::{Pod, PodStatus, Service};
-use orch_core::store::{DeleteOptions, Preconditions};
-use orch_core::{Api, ObjectMeta, StoreError, Timestamp};
+use orch_core::store::{DeleteOptions, Preconditions, WriteOptions};
+use orch_core::{Api, DynamicObject, ObjectMeta, Resource, StoreError, Timestamp};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -157,8 +157,10 @@ impl Worker {
         let runtime = self.shared.runtime.clone();
         let node_name = self.shared.config.node_name.clone();
         let slot = self.slot_mut(idx);
-        if let Some(old) = slot.id.take() {
-            let _ = runtime.remove(&old).await;
+        if let Some(old) = slot.id.take()
+            && let Some(older) = slot.previous_id.replace(old)
+        {
+            let _ = runtime.remove(&older).await;
         }
         let c = &slot.container;
         let env = container_env(pod, c, &pod_ip, &host_ip, &services);
@@ -290,9 +292,14 @@ impl Worker {
         }
         let mut meta = ObjectMeta::named(pod.metadata.name_str()).in_namespace(pod.metadata.namespace_str());
         meta.uid = pod.metadata.uid.clone();
+        // Only `status` is read by the store; the uid guards against a pod recreated under the
+        // same name. The stored object that comes back is not needed (no decode).
         let update = Pod { metadata: meta, spec: Default::default(), status: status.clone() };
-        let api: Api<Pod> = Api::namespaced(self.shared.store.clone(), pod.metadata.namespace_str());
-        match api.update_status(&update).await {
+        let written = match DynamicObject::from_typed(&update) {
+            Ok(obj) => self.shared.store.update_status(&Pod::resource_type(), obj, &WriteOptions::default()).await,
+            Err(e) => Err(StoreError::internal(format!("encoding pod status: {e}"))),
+        };
+        match written {
             Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Conflict { .. }) => {
                 self.written = Some(status);
                 self.retry_status_at = None;
@@ -313,7 +320,8 @@ impl Worker {
             .or(pod.spec.termination_grace_period_seconds)
             .unwrap_or(30)
             .max(0) as u64;
-        let ids: Vec<ContainerId> = self.init.iter().chain(&self.main).filter_map(|s| s.id.clone()).collect();
+        let ids: Vec<ContainerId> =
+            self.init.iter().chain(&self.main).flat_map(|s| s.id.iter().chain(&s.previous_id).cloned()).collect();
         let runtime = self.shared.runtime.clone();
         let stops = ids.iter().map(|id| runtime.stop(id, Duration::from_secs(grace)));
         for r in futures::future::join_all(stops).await {
@@ -357,6 +365,8 @@ impl Worker {
         if self.pod_ip.is_none() {
             tracing::warn!(pod = %first.pod.metadata.name_str(), "pod range is full; the pod runs without its own IP");
         }
+        // A pod that already finished (seen again after an agent restart) is never run again.
+        let terminal = first.pod.is_terminal();
         self.adopt(&first.pod, adopted).await;
         loop {
             let update = updates.borrow_and_update().clone();
@@ -365,9 +375,11 @@ impl Worker {
                 self.terminate(pod, !update.removed).await;
                 break;
             }
-            self.run_probes(pod).await;
-            self.start_due(pod).await;
-            self.publish(pod).await;
+            if !terminal {
+                self.run_probes(pod).await;
+                self.start_due(pod).await;
+                self.publish(pod).await;
+            }
             let wake = self.next_wake();
             let sleep = async {
                 match wake {

@@ -117,3 +117,57 @@ async fn pod_ips_come_from_the_nodes_pod_cidr() {
     agent.stop().await;
     assert!(matches!(nodes.create(&n).await, Err(StoreError::AlreadyExists { .. })));
 }
+
+#[tokio::test]
+async fn init_containers_run_to_completion_before_the_main_containers() {
+    let store = store().await;
+    let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
+    runtime.script_image("init", FakeScript::default().exit_after(Duration::from_millis(300), 0));
+    let agent = NodeAgent::new(config("n1"), store.clone(), runtime.clone()).start().await.unwrap();
+    let mut p = sh_pod("with-init", "n1", "");
+    p.spec.init_containers.push(orch_core::kinds::Container {
+        name: "setup".into(),
+        image: "init".into(),
+        ..Default::default()
+    });
+    Api::<Pod>::namespaced(store.clone(), "default").create(&p).await.unwrap();
+    let pending = eventually("init running", Duration::from_secs(10), || async {
+        get_pod(&store, "with-init").await.filter(|p| !p.status.init_container_statuses.is_empty())
+    })
+    .await;
+    assert_eq!(pending.status.phase.as_deref(), Some("Pending"));
+    let main_state = pending.status.container_statuses[0].state.clone().unwrap();
+    assert!(main_state.waiting.is_some(), "{main_state:?}");
+    let running = eventually("main running", Duration::from_secs(10), || async {
+        get_pod(&store, "with-init").await.filter(|p| p.status.phase.as_deref() == Some("Running"))
+    })
+    .await;
+    let init = running.status.init_container_statuses[0].state.clone().unwrap().terminated.unwrap();
+    assert_eq!(init.reason.as_deref(), Some("Completed"));
+    assert!(orch_core::kinds::find_condition(&running.status.conditions, "Initialized").unwrap().is_true());
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_restarted_agent_does_not_rerun_a_finished_pod() {
+    let store = store().await;
+    let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
+    runtime.script_image("job", FakeScript::default().exit_after(Duration::from_millis(50), 0));
+    let agent = NodeAgent::new(config("n1"), store.clone(), runtime.clone()).start().await.unwrap();
+    let mut p = sh_pod("job", "n1", "");
+    p.spec.containers[0].image = "job".into();
+    p.spec.restart_policy = Some("Never".into());
+    Api::<Pod>::namespaced(store.clone(), "default").create(&p).await.unwrap();
+    eventually("job done", Duration::from_secs(10), || async {
+        get_pod(&store, "job").await.filter(|p| p.status.phase.as_deref() == Some("Succeeded"))
+    })
+    .await;
+    agent.stop().await;
+    // A new agent with an empty runtime (the containers are gone) must not start the job again.
+    let fresh = Arc::new(FakeRuntime::new(FakeConfig::default()));
+    let agent = NodeAgent::new(config("n1"), store.clone(), fresh.clone()).start().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fresh.container_count(), 0);
+    assert_eq!(get_pod(&store, "job").await.unwrap().status.phase.as_deref(), Some("Succeeded"));
+    agent.stop().await;
+}

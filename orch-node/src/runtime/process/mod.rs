@@ -313,7 +313,12 @@ impl ContainerRuntime for ProcessRuntime {
     async fn create(&self, config: &ContainerConfig) -> Result<ContainerId, RuntimeError> {
         let argv = argv_of(config)?;
         let id = new_id();
-        let record = ContainerRecord::new(&id, config, argv);
+        let mut record = ContainerRecord::new(&id, config, argv);
+        if let Some(host) = &config.hostname
+            && !record.env.iter().any(|(k, _)| k == "HOSTNAME")
+        {
+            record.env.insert(0, ("HOSTNAME".into(), host.clone()));
+        }
         self.inner.dir.save(&record)?;
         let (exited, _) = watch::channel(None);
         lock(&self.inner.entries).insert(id.clone(), Entry { record, exited });
