@@ -1,0 +1,171 @@
+//! The node agent: registers its Node, heartbeats through its Lease, runs the pods bound to it
+//! and reports their status.
+
+mod config;
+mod env;
+mod error;
+mod ip;
+mod logs;
+mod node;
+mod pods;
+mod slot;
+mod status;
+mod worker;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use orch_core::ObjectStore;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::AgentConfig;
+pub use env::{container_env, expand, expand_command, field_value, service_env};
+pub use error::AgentError;
+pub use ip::{Ipv4Cidr, PodIpAllocator};
+pub use logs::log_path;
+pub use node::NODE_LEASE_NAMESPACE;
+
+use crate::runtime::ContainerRuntime;
+
+/// What every part of one agent shares.
+pub(crate) struct Shared {
+    pub config: AgentConfig,
+    pub store: Arc<dyn ObjectStore>,
+    pub runtime: Arc<dyn ContainerRuntime>,
+    pub ips: PodIpAllocator,
+}
+
+/// A node agent (the kubelet of orch).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use orch_node::agent::{AgentConfig, NodeAgent};
+/// use orch_node::runtime::{ProcessConfig, ProcessRuntime};
+/// # async fn demo(store: Arc<dyn orch_core::ObjectStore>) -> Result<(), Box<dyn std::error::Error>> {
+/// let runtime = Arc::new(ProcessRuntime::new(ProcessConfig::default())?);
+/// let agent = NodeAgent::new(AgentConfig::new("node-1"), store, runtime).start().await?;
+/// // ... pods bound to node-1 now run as processes ...
+/// agent.stop().await;
+/// # Ok(()) }
+/// ```
+pub struct NodeAgent {
+    config: AgentConfig,
+    store: Arc<dyn ObjectStore>,
+    runtime: Arc<dyn ContainerRuntime>,
+}
+
+/// A running agent; dropping it (or [`AgentHandle::stop`]) stops the agent's loops but leaves
+/// its containers running, for the next agent on this node to adopt.
+pub struct AgentHandle {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    log_addr: Option<SocketAddr>,
+}
+
+impl NodeAgent {
+    /// An agent for `config.node_name`, talking to `store` and running pods on `runtime`.
+    pub fn new(config: AgentConfig, store: Arc<dyn ObjectStore>, runtime: Arc<dyn ContainerRuntime>) -> Self {
+        NodeAgent { config, store, runtime }
+    }
+
+    /// Registers the node, starts the log endpoint, the heartbeat and the pod loop.
+    ///
+    /// # Errors
+    /// A bad fallback pod range, a log port that cannot be bound, or a failed registration.
+    pub async fn start(self) -> Result<AgentHandle, AgentError> {
+        let fallback = Ipv4Cidr::parse(&self.config.fallback_pod_cidr).ok_or_else(|| AgentError::Config {
+            field: "fallback_pod_cidr",
+            reason: format!("{:?} is not an IPv4 CIDR", self.config.fallback_pod_cidr),
+        })?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut log_addr = None;
+        if let Some(port) = self.config.log_port {
+            let addr = SocketAddr::from((self.config.node_ip, port));
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| AgentError::Listen { addr: addr.to_string(), reason: e.to_string() })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| AgentError::Listen { addr: addr.to_string(), reason: e.to_string() })?;
+            log_addr = Some(bound);
+            let app = logs::router(self.runtime.clone(), self.config.node_name.clone());
+            let mut stop_logs = stop_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop_logs.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                    tracing::warn!(error = %e, "log endpoint stopped");
+                }
+            }));
+        }
+        let port = log_addr.map(|a| a.port());
+        let rt_name = self.runtime.name().to_owned();
+        let node = node::register(&self.store, &self.config, &rt_name, port).await?;
+        let range = node.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse).unwrap_or(fallback);
+        let shared = Arc::new(Shared {
+            config: self.config,
+            store: self.store,
+            runtime: self.runtime,
+            ips: PodIpAllocator::new(range),
+        });
+        node::renew_lease(&shared.store, &shared.config).await?;
+        tasks.push(tokio::spawn(heartbeat(shared.clone(), stop_rx.clone(), port, rt_name)));
+        tasks.push(tokio::spawn(pods::run(shared, stop_rx)));
+        Ok(AgentHandle { stop, tasks, log_addr })
+    }
+}
+
+/// Renews the lease every heartbeat interval and refreshes the Node status (and learns its
+/// pod range) every node status interval.
+async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: Option<u16>, rt_name: String) {
+    let cfg = &shared.config;
+    let mut last_status = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.heartbeat_interval) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = node::renew_lease(&shared.store, cfg).await {
+            tracing::warn!(node = %cfg.node_name, error = %e, "renewing the node lease failed");
+        }
+        if last_status.elapsed() >= cfg.node_status_interval {
+            last_status = tokio::time::Instant::now();
+            let filter = crate::runtime::ListFilter { node_name: Some(cfg.node_name.clone()), pod_uid: None };
+            let problem = shared.runtime.list(&filter).await.err().map(|e| e.to_string());
+            match node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
+                Ok(n) => {
+                    if let Some(r) = n.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse)
+                        && r != shared.ips.range()
+                    {
+                        shared.ips.set_range(r);
+                    }
+                }
+                Err(e) => tracing::warn!(node = %cfg.node_name, error = %e, "updating the node status failed"),
+            }
+        }
+    }
+}
+
+impl AgentHandle {
+    /// Where the log endpoint listens, if it does.
+    pub fn log_address(&self) -> Option<SocketAddr> {
+        self.log_addr
+    }
+
+    /// Stops the agent's loops (containers keep running) and waits for them to end.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for AgentHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

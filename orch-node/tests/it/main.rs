@@ -1,0 +1,10 @@
+//! Integration tests of orch-node: the process runtime with real processes, and node agents
+//! against the in-memory Registry.
+
+mod agent_fake;
+mod agent_process;
+mod common;
+#[cfg(feature = "docker")]
+mod docker_runtime;
+mod probes;
+mod process_runtime;
