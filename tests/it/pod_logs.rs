@@ -59,9 +59,8 @@ async fn pod_log_is_proxied_from_the_node_agent_and_followed() {
             }
         }
     };
-    wait_for("the container's first line", Duration::from_secs(20), || {
-        let text = text.clone();
-        async move { text(LogParams::default()).await.contains("hello from talker") }
+    wait_for("the container's first line", Duration::from_secs(20), || async move {
+        text(LogParams::default()).await.contains("hello from talker")
     })
     .await
     .unwrap();
