@@ -48,6 +48,9 @@ pub struct Query {
     pub previous: bool,
     /// `returnObject=true`: an orch extension asking `binding` to answer with the bound pod.
     pub return_object: bool,
+    /// `fieldValidation=Strict`: refuse unknown fields instead of dropping them (`Warn` and
+    /// `Ignore` drop them).
+    pub strict_fields: bool,
 }
 
 impl Query {
@@ -84,6 +87,15 @@ impl Query {
                 "tailLines" => q.tail_lines = Some(number("tailLines", &value)?),
                 "previous" => q.previous = flag("previous", &value)?,
                 "returnObject" => q.return_object = flag("returnObject", &value)?,
+                "fieldValidation" => match value.as_str() {
+                    "Strict" => q.strict_fields = true,
+                    "Warn" | "Ignore" | "" => q.strict_fields = false,
+                    other => {
+                        return Err(StoreError::bad_request(format!(
+                            "query parameter fieldValidation: {other:?} is not Strict, Warn or Ignore"
+                        )));
+                    }
+                },
                 _ => {}
             }
         }
@@ -161,6 +173,7 @@ impl Query {
         pair("tailLines", self.tail_lines.map(|t| t.to_string()));
         pair("previous", self.previous.then(|| "true".into()));
         pair("returnObject", self.return_object.then(|| "true".into()));
+        pair("fieldValidation", self.strict_fields.then(|| "Strict".into()));
         out.finish()
     }
 }
@@ -202,6 +215,7 @@ mod tests {
             tail_lines: Some(3),
             previous: true,
             return_object: true,
+            strict_fields: true,
         };
         assert_eq!(Query::parse(&q.encode()).unwrap(), q);
         assert_eq!(Query::default().encode(), "");

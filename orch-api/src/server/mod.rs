@@ -6,6 +6,7 @@ mod body;
 mod config;
 mod discovery;
 mod dispatch;
+mod field_validation;
 mod listener;
 mod metrics;
 mod objects;
@@ -17,6 +18,7 @@ mod watch;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use config::{DEFAULT_MAX_BODY_BYTES, ServerConfig};
+pub use field_validation::unknown_fields;
 pub use listener::{RunningServer, ServeError};
 pub use metrics::ApiMetrics;
 pub use tls::{ServerTls, TlsError, TlsSource};

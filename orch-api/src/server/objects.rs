@@ -88,12 +88,35 @@ fn st_encoder(st: &ServerState) -> std::sync::Arc<super::EventEncoder> {
     st.encoder.clone()
 }
 
+/// With `fieldValidation=Strict`, refuses a body with fields the kind does not declare.
+fn check_fields(call: &Call, body: &Value) -> Result<(), StoreError> {
+    if !call.query.strict_fields {
+        return Ok(());
+    }
+    let unknown = super::unknown_fields(&call.kind.schema, body);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+    Err(StoreError::bad_request(format!("strict decoding error: {}", list.join(", "))))
+}
+
+/// Checks a write's body in strict mode (the body is decoded once more only then).
+fn check_body_fields(call: &Call, bytes: &[u8]) -> Result<(), StoreError> {
+    if !call.query.strict_fields {
+        return Ok(());
+    }
+    let value: Value = body::decode(&call.parts.headers, bytes)?;
+    check_fields(call, &value)
+}
+
 fn write_options(call: &Call) -> WriteOptions {
     WriteOptions { dry_run: call.query.dry_run }
 }
 
 async fn create(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
     let rt = &call.kind.resource_type;
+    check_body_fields(call, bytes)?;
     let obj = body::decode_object(&call.parts.headers, bytes, &rt.api_version(), &rt.kind, call.namespace())?;
     let created = st.store.create(rt, obj, &write_options(call)).await?;
     Ok(respond::json(StatusCode::CREATED, &created))
@@ -101,6 +124,7 @@ async fn create(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response,
 
 async fn update(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
     let rt = &call.kind.resource_type;
+    check_body_fields(call, bytes)?;
     let obj = body::decode_object(&call.parts.headers, bytes, &rt.api_version(), &rt.kind, call.namespace())?;
     if obj.metadata.name.as_deref().unwrap_or_default() != call.name() {
         return Err(StoreError::bad_request(format!(
@@ -128,6 +152,9 @@ pub(crate) fn decode_patch(call: &Call, bytes: &[u8]) -> Result<Patch, StoreErro
         });
     }
     let value: Value = body::decode(&axum::http::HeaderMap::new(), bytes)?;
+    if !content_type.starts_with("application/json-patch") {
+        check_fields(call, &value)?;
+    }
     Ok(Patch::from_content_type(&content_type, value)?)
 }
 

@@ -37,8 +37,10 @@ pub fn document(kinds: &KindRegistry, group: &str, version: &str) -> Option<Valu
     }
     let prefix = prefix(group, version);
     let mut schemas = Map::new();
+    let mut paths = Map::new();
     for info in infos {
         let rt = &info.resource_type;
+        add_paths(&mut paths, rt, &format!("#/components/schemas/{prefix}.{}", rt.kind));
         let mut schema = info.schema.clone();
         if let Some(obj) = schema.as_object_mut() {
             obj.remove("$schema");
@@ -59,9 +61,66 @@ pub fn document(kinds: &KindRegistry, group: &str, version: &str) -> Option<Valu
     Some(json!({
         "openapi": "3.0.0",
         "info": {"title": "orch", "version": version},
-        "paths": {},
+        "paths": paths,
         "components": {"schemas": schemas},
     }))
+}
+
+/// The write operations of a kind's paths, each tagged with its group/version/kind and the query
+/// parameters it takes (`fieldValidation` among them, which tells kubectl the server validates
+/// fields itself).
+fn add_paths(paths: &mut Map<String, Value>, rt: &orch_core::ResourceType, schema_ref: &str) {
+    let gvk = json!({"group": rt.group, "version": rt.version, "kind": rt.kind});
+    let base =
+        if rt.group.is_empty() { format!("/api/{}", rt.version) } else { format!("/apis/{}/{}", rt.group, rt.version) };
+    let scope = if rt.namespaced() { "/namespaces/{namespace}" } else { "" };
+    let collection = format!("{base}{scope}/{}", rt.plural);
+    let item = format!("{collection}/{{name}}");
+    let query = |name: &str| json!({"name": name, "in": "query", "schema": {"type": "string"}, "uniqueItems": true});
+    let path_param = |name: &str| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}});
+    let body = |types: &[&str]| {
+        let content: Map<String, Value> =
+            types.iter().map(|t| (t.to_string(), json!({"schema": {"$ref": schema_ref}}))).collect();
+        json!({"content": content, "required": true})
+    };
+    let ok = json!({"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": schema_ref}}}}});
+    let op = |action: &str, body_types: &[&str]| {
+        let mut o = json!({
+            "x-kubernetes-action": action,
+            "x-kubernetes-group-version-kind": gvk,
+            "parameters": [query("dryRun"), query("fieldManager"), query("fieldValidation")],
+            "responses": ok,
+        });
+        if !body_types.is_empty() {
+            o["requestBody"] = body(body_types);
+        }
+        o
+    };
+    let mut params = vec![path_param("name")];
+    let mut collection_params = Vec::new();
+    if rt.namespaced() {
+        params.push(path_param("namespace"));
+        collection_params.push(path_param("namespace"));
+    }
+    let patch_types =
+        ["application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json"];
+    paths.insert(
+        item,
+        json!({
+            "parameters": params,
+            "get": {"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk, "responses": ok},
+            "put": op("put", &["application/json", "application/yaml"]),
+            "patch": op("patch", &patch_types),
+            "delete": op("delete", &[]),
+        }),
+    );
+    paths.insert(
+        collection,
+        json!({
+            "parameters": collection_params,
+            "post": op("post", &["application/json", "application/yaml"]),
+        }),
+    );
 }
 
 /// Points `#/$defs/X` references at `#/components/schemas/{prefix}.X`.

@@ -2,6 +2,7 @@
 //! driven by the HTTP client, the Python client and orchctl.
 
 mod contract;
+mod kubectl;
 mod orchctl;
 mod orchctl_binary;
 mod python_client;
