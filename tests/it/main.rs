@@ -1,4 +1,6 @@
 //! Cross-crate integration tests (one binary, a module per concern).
 
 mod pod_logs;
+mod procs;
 mod remote_components;
+mod services;

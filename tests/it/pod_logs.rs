@@ -22,8 +22,8 @@ async fn pod_log_is_proxied_from_the_node_agent_and_followed() {
     let client = HttpClient::new(ClientConfig::new(url.clone())).unwrap();
     let remote: Arc<dyn ObjectStore> = Arc::new(client.clone());
 
-    let state = std::env::temp_dir().join(format!("orch-tests-logs-{}", std::process::id()));
-    let runtime = Arc::new(ProcessRuntime::new(ProcessConfig::default().state_dir(&state)).unwrap());
+    let processes = crate::procs::ProcessGuard::new("logs");
+    let runtime = Arc::new(ProcessRuntime::new(ProcessConfig::default().state_dir(&processes.0)).unwrap());
     let agent = NodeAgent::new(
         AgentConfig::new("logs-node").node_ip("127.1.9.1".parse().unwrap()).log_port(Some(0)),
         remote.clone(),
@@ -91,5 +91,4 @@ async fn pod_log_is_proxied_from_the_node_agent_and_followed() {
     pods.delete("talker", &Default::default()).await.unwrap();
     agent.stop().await;
     cp.stop().await;
-    let _ = std::fs::remove_dir_all(state);
 }

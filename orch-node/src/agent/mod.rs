@@ -34,6 +34,34 @@ pub(crate) struct Shared {
     pub store: Arc<dyn ObjectStore>,
     pub runtime: Arc<dyn ContainerRuntime>,
     pub ips: PodIpAllocator,
+    /// Whether `ips` uses the Node's own `spec.podCIDR` (not the fallback range yet), and
+    /// when the Node was last read to learn it.
+    pub cidr_learned: std::sync::Mutex<(bool, Option<std::time::Instant>)>,
+}
+
+impl Shared {
+    /// Before a pod gets its IP: while the agent still uses its fallback range, reads the Node
+    /// (at most once a second) to learn the `spec.podCIDR` the IPAM controller assigned, so
+    /// agents sharing a fallback range never hand out the same addresses.
+    pub(crate) async fn learn_pod_cidr(&self) {
+        {
+            let mut state = self.cidr_learned.lock().unwrap_or_else(|e| e.into_inner());
+            let recent = state.1.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1));
+            if state.0 || recent {
+                return;
+            }
+            state.1 = Some(std::time::Instant::now());
+        }
+        let nodes: orch_core::Api<orch_core::kinds::Node> = orch_core::Api::all(self.store.clone());
+        if let Ok(node) = nodes.get(&self.config.node_name).await
+            && let Some(range) = node.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse)
+        {
+            if range != self.ips.range() {
+                self.ips.set_range(range);
+            }
+            self.cidr_learned.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
+        }
+    }
 }
 
 /// A node agent (the kubelet of orch).
@@ -104,12 +132,13 @@ impl NodeAgent {
         let port = log_addr.map(|a| a.port());
         let rt_name = self.runtime.name().to_owned();
         let node = node::register(&self.store, &self.config, &rt_name, port).await?;
-        let range = node.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse).unwrap_or(fallback);
+        let assigned = node.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse);
         let shared = Arc::new(Shared {
             config: self.config,
             store: self.store,
             runtime: self.runtime,
-            ips: PodIpAllocator::new(range),
+            ips: PodIpAllocator::new(assigned.unwrap_or(fallback)),
+            cidr_learned: std::sync::Mutex::new((assigned.is_some(), None)),
         });
         node::renew_lease(&shared.store, &shared.config).await?;
         tasks.push(tokio::spawn(heartbeat(shared.clone(), stop_rx.clone(), port, rt_name)));
@@ -137,10 +166,11 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: O
             let problem = shared.runtime.list(&filter).await.err().map(|e| e.to_string());
             match node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
                 Ok(n) => {
-                    if let Some(r) = n.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse)
-                        && r != shared.ips.range()
-                    {
-                        shared.ips.set_range(r);
+                    if let Some(r) = n.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse) {
+                        if r != shared.ips.range() {
+                            shared.ips.set_range(r);
+                        }
+                        shared.cidr_learned.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
                     }
                 }
                 Err(e) => tracing::warn!(node = %cfg.node_name, error = %e, "updating the node status failed"),

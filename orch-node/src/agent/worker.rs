@@ -361,6 +361,7 @@ impl Worker {
     ) {
         let first = updates.borrow_and_update().clone();
         let preferred = first.pod.status.pod_ip.as_deref().and_then(|ip| ip.parse().ok());
+        self.shared.learn_pod_cidr().await;
         self.pod_ip = self.shared.ips.allocate(&self.uid, preferred);
         if self.pod_ip.is_none() {
             tracing::warn!(pod = %first.pod.metadata.name_str(), "pod range is full; the pod runs without its own IP");

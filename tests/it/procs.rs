@@ -1,0 +1,46 @@
+//! Cleanup for tests that run real processes: whatever a test leaves running (for example when
+//! it fails half-way, since a stopped agent leaves containers for the next one to adopt) is
+//! killed when the guard drops.
+
+use std::path::{Path, PathBuf};
+
+/// Kills every container process recorded under a process runtime's state directory, then
+/// removes the directory.
+pub struct ProcessGuard(pub PathBuf);
+
+impl ProcessGuard {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("orch-tests-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        ProcessGuard(dir)
+    }
+}
+
+fn records(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            records(&path, out);
+        } else if path.file_name().is_some_and(|n| n == "record.json") {
+            out.push(path);
+        }
+    }
+}
+
+impl Drop for ProcessGuard {
+    fn drop(&mut self) {
+        let mut found = Vec::new();
+        records(&self.0, &mut found);
+        for record in found {
+            let pid = std::fs::read(&record)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["pid"].as_i64());
+            if let Some(pid) = pid.filter(|p| *p > 1) {
+                // Each container leads its own process group.
+                let _ = std::process::Command::new("kill").arg("-KILL").arg(format!("-{pid}")).status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
