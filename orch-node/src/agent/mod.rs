@@ -74,9 +74,10 @@ impl NodeAgent {
     /// # Errors
     /// A bad fallback pod range, a log port that cannot be bound, or a failed registration.
     pub async fn start(self) -> Result<AgentHandle, AgentError> {
-        let fallback = Ipv4Cidr::parse(&self.config.fallback_pod_cidr).ok_or_else(|| AgentError::Config {
+        let fallback_text = self.config.effective_fallback_pod_cidr();
+        let fallback = Ipv4Cidr::parse(&fallback_text).ok_or_else(|| AgentError::Config {
             field: "fallback_pod_cidr",
-            reason: format!("{:?} is not an IPv4 CIDR", self.config.fallback_pod_cidr),
+            reason: format!("{fallback_text:?} is not an IPv4 CIDR"),
         })?;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -118,8 +119,8 @@ impl NodeAgent {
     }
 }
 
-/// Renews the lease every heartbeat interval and refreshes the Node status (and learns its
-/// pod range) every node status interval.
+/// Renews the lease and re-reads the Node (to learn a newly assigned pod range) every
+/// heartbeat interval, and rewrites the Node status every node status interval.
 async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: Option<u16>, rt_name: String) {
     let cfg = &shared.config;
     let mut last_status = tokio::time::Instant::now();
@@ -131,19 +132,15 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: O
         if let Err(e) = node::renew_lease(&shared.store, cfg).await {
             tracing::warn!(node = %cfg.node_name, error = %e, "renewing the node lease failed");
         }
+        if let Err(e) = node::sync_pod_cidr(&shared).await {
+            tracing::warn!(node = %cfg.node_name, error = %e, "reading the node failed");
+        }
         if last_status.elapsed() >= cfg.node_status_interval {
             last_status = tokio::time::Instant::now();
             let filter = crate::runtime::ListFilter { node_name: Some(cfg.node_name.clone()), pod_uid: None };
             let problem = shared.runtime.list(&filter).await.err().map(|e| e.to_string());
-            match node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
-                Ok(n) => {
-                    if let Some(r) = n.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse)
-                        && r != shared.ips.range()
-                    {
-                        shared.ips.set_range(r);
-                    }
-                }
-                Err(e) => tracing::warn!(node = %cfg.node_name, error = %e, "updating the node status failed"),
+            if let Err(e) = node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
+                tracing::warn!(node = %cfg.node_name, error = %e, "updating the node status failed");
             }
         }
     }

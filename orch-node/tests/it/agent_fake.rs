@@ -51,7 +51,7 @@ async fn pods_bound_here_run_and_others_are_left_alone() {
     })
     .await;
     assert_eq!(mine.status.host_ip.as_deref(), Some("127.1.0.1"));
-    assert!(mine.status.pod_ip.as_deref().unwrap().starts_with("127.127.255."));
+    assert!(mine.status.pod_ip.as_deref().unwrap().starts_with("127.96.1."));
     assert_eq!(mine.status.container_statuses[0].restart_count, 0);
     let theirs = get_pod(&store, "theirs").await.unwrap();
     assert_ne!(theirs.status.phase.as_deref(), Some("Running"));
@@ -169,5 +169,26 @@ async fn a_restarted_agent_does_not_rerun_a_finished_pod() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(fresh.container_count(), 0);
     assert_eq!(get_pod(&store, "job").await.unwrap().status.phase.as_deref(), Some("Succeeded"));
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_pod_cidr_assigned_after_registration_is_used_for_new_pods() {
+    let store = store().await;
+    let agent = NodeAgent::new(config("n1"), store.clone(), Arc::new(FakeRuntime::new(Default::default())))
+        .start()
+        .await
+        .unwrap();
+    let nodes: Api<Node> = Api::all(store.clone());
+    let mut node = nodes.get("n1").await.unwrap();
+    node.spec.pod_cidr = Some("127.64.9.0/24".into());
+    nodes.update(&node).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Api::<Pod>::namespaced(store.clone(), "default").create(&sh_pod("late", "n1", "")).await.unwrap();
+    let ip = eventually("pod ip", Duration::from_secs(10), || async {
+        get_pod(&store, "late").await.and_then(|p| p.status.pod_ip)
+    })
+    .await;
+    assert!(ip.starts_with("127.64.9."), "{ip}");
     agent.stop().await;
 }
