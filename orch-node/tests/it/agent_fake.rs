@@ -192,3 +192,37 @@ async fn a_pod_cidr_assigned_after_registration_is_used_for_new_pods() {
     assert!(ip.starts_with("127.64.9."), "{ip}");
     agent.stop().await;
 }
+
+#[tokio::test]
+async fn a_startup_probe_gates_readiness_and_restarts_a_container_that_never_starts() {
+    let store = store().await;
+    let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
+    runtime.script_image("never-starts", FakeScript::default().exec_fails());
+    let agent = NodeAgent::new(config("n1"), store.clone(), runtime).start().await.unwrap();
+    let probe = orch_core::kinds::Probe {
+        exec: Some(orch_core::kinds::ExecAction { command: vec!["true".into()] }),
+        period_seconds: Some(1),
+        failure_threshold: Some(1),
+        ..Default::default()
+    };
+    let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
+    let mut good = sh_pod("starts", "n1", "");
+    good.spec.containers[0].startup_probe = Some(probe.clone());
+    let mut bad = sh_pod("stuck", "n1", "");
+    bad.spec.containers[0].image = "never-starts".into();
+    bad.spec.containers[0].startup_probe = Some(probe);
+    bad.metadata.annotations.insert(orch_node::ANNOTATION_BACKOFF_INITIAL.into(), "0.1".into());
+    pods.create(&good).await.unwrap();
+    pods.create(&bad).await.unwrap();
+    let started = eventually("started and ready", Duration::from_secs(10), || async {
+        get_pod(&store, "starts").await.filter(Pod::is_ready)
+    })
+    .await;
+    assert_eq!(started.status.container_statuses[0].started, Some(true));
+    let stuck = eventually("restarted for failing its startup probe", Duration::from_secs(10), || async {
+        get_pod(&store, "stuck").await.filter(|p| p.status.container_statuses[0].restart_count >= 1)
+    })
+    .await;
+    assert!(!stuck.is_ready());
+    agent.stop().await;
+}
