@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Configuration of a [`ProcessRuntime`].
+/// Configuration of a [`ProcessRuntime`](super::ProcessRuntime).
 #[derive(Clone, Debug)]
 pub struct ProcessConfig {
     /// Where container records and logs live.
