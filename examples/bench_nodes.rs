@@ -93,10 +93,10 @@ async fn main() {
             let Ok(mut events) = counter_store.watch(&rt, Some("default"), &params).await else { continue };
             while let Some(ev) = events.next().await {
                 match ev {
-                    WatchEvent::Added(p) | WatchEvent::Modified(p) if is_running(&p) => {
-                        if running.insert(p.name().to_owned()) {
-                            done_tx.send_replace(running.len());
-                        }
+                    WatchEvent::Added(p) | WatchEvent::Modified(p)
+                        if is_running(&p) && running.insert(p.name().to_owned()) =>
+                    {
+                        done_tx.send_replace(running.len());
                     }
                     WatchEvent::Error(e) => {
                         eprintln!("  (counting watch closed: {e}; relisting)");
