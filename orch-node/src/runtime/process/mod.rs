@@ -283,7 +283,7 @@ impl ContainerRuntime for ProcessRuntime {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
-            .map_err(|e| RuntimeError::Backend(format!("starting {:?}: {e}", record.argv[0])))?;
+            .map_err(|e| RuntimeError::Backend(format!("starting {:?}: {e}", record.argv.first())))?;
         let pid = child.id().map(|p| p as i32).ok_or_else(|| RuntimeError::backend("child has no pid"))?;
         let limits =
             crate::runtime::ContainerLimits { memory_bytes: record.memory_bytes, cpu_millis: record.cpu_millis };
