@@ -226,3 +226,21 @@ async fn a_startup_probe_gates_readiness_and_restarts_a_container_that_never_sta
     assert!(!stuck.is_ready());
     agent.stop().await;
 }
+
+#[tokio::test]
+async fn a_pod_past_its_active_deadline_is_stopped_and_failed() {
+    let store = store().await;
+    let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
+    let agent = NodeAgent::new(config("n1"), store.clone(), runtime.clone()).start().await.unwrap();
+    let mut p = sh_pod("batch", "n1", "");
+    p.spec.active_deadline_seconds = Some(1);
+    Api::<Pod>::namespaced(store.clone(), "default").create(&p).await.unwrap();
+    let failed = eventually("deadline exceeded", Duration::from_secs(10), || async {
+        get_pod(&store, "batch").await.filter(|p| p.status.phase.as_deref() == Some("Failed"))
+    })
+    .await;
+    assert_eq!(failed.status.reason.as_deref(), Some("DeadlineExceeded"));
+    assert!(!failed.is_ready());
+    assert!(failed.status.container_statuses[0].state.clone().unwrap().terminated.is_some());
+    agent.stop().await;
+}

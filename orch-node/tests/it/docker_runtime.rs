@@ -68,8 +68,19 @@ async fn docker_container_runs_logs_exits_and_stops_within_its_grace() {
     assert_eq!(found[0].pod.name, "exiter");
     rt.remove(&id).await.unwrap();
 
-    let stubborn = rt.create(&config("stubborn", &uid, "docker-it", "trap '' TERM; sleep 300 & wait")).await.unwrap();
+    let script = "trap '' TERM; echo trapped; sleep 300 & wait";
+    let stubborn = rt.create(&config("stubborn", &uid, "docker-it", script)).await.unwrap();
     rt.start(&stubborn).await.unwrap();
+    // Only once the shell has set its trap does SIGTERM go unheard.
+    eventually("the trap set", LONG, || async {
+        let mut logs = rt.logs(&stubborn, &LogOptions::default()).await.ok()?;
+        let mut text = Vec::new();
+        while let Some(Ok(chunk)) = logs.next().await {
+            text.extend_from_slice(&chunk);
+        }
+        String::from_utf8_lossy(&text).contains("trapped").then_some(())
+    })
+    .await;
     let t0 = Instant::now();
     rt.stop(&stubborn, Duration::from_secs(1)).await.unwrap();
     assert!(t0.elapsed() >= Duration::from_millis(900), "killed before the grace period: {:?}", t0.elapsed());

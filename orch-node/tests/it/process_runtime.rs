@@ -64,10 +64,14 @@ async fn stop_kills_a_term_ignoring_group_after_the_grace_period() {
     let dir = temp_dir("stop");
     let rt = runtime(&dir);
     // The container ignores SIGTERM and leaves a background child in its group.
-    let id = rt.create(&cfg("trap '' TERM; sleep 300 & wait")).await.unwrap();
+    let id = rt.create(&cfg("trap '' TERM; echo trapped; sleep 300 & wait")).await.unwrap();
     rt.start(&id).await.unwrap();
     let pid = rt.status(&id).await.unwrap().pid.expect("pid");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Only once the shell has set its trap does SIGTERM go unheard.
+    crate::common::eventually("the trap set", Duration::from_secs(10), || async {
+        read_all(&rt, &id, LogOptions::default()).await.contains("trapped").then_some(())
+    })
+    .await;
     assert!(process_exists(pid));
     let started = Instant::now();
     rt.stop(&id, Duration::from_millis(500)).await.unwrap();

@@ -1,6 +1,7 @@
 //! The per-pod worker: drives a pod's containers from what runs to what the pod asks for.
 
 mod adopt;
+mod deadline;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use tokio::time::Instant;
 use super::Shared;
 use super::env::{container_env, expand_command};
 use super::slot::{Slot, restarts};
-use super::status::pod_status;
+use super::status::{failed, pod_status};
 use crate::probe::{ProbeTarget, run_probe};
 use crate::runtime::{ContainerConfig, ContainerId, ContainerInfo, ContainerLimits, ExitInfo, PodRef};
 
@@ -44,6 +45,10 @@ pub(crate) struct Worker {
     start_time: Timestamp,
     exits: FuturesUnordered<ExitFuture>,
     retry_status_at: Option<Instant>,
+    /// When `activeDeadlineSeconds` runs out.
+    deadline: Option<Instant>,
+    /// Why the agent itself failed the pod (`DeadlineExceeded`), with a message.
+    failure: Option<(String, String)>,
 }
 
 impl Worker {
@@ -64,6 +69,8 @@ impl Worker {
             start_time: Timestamp::now(),
             exits: FuturesUnordered::new(),
             retry_status_at: None,
+            deadline: None,
+            failure: None,
         }
     }
 
@@ -242,6 +249,10 @@ impl Worker {
             Some(self.start_time),
             Timestamp::now(),
         );
+        let status = match &self.failure {
+            Some((reason, message)) => failed(status, reason, message),
+            None => status,
+        };
         if self.written.as_ref() == Some(&status) || (self.written.is_none() && pod.status == status) {
             self.written = Some(status);
             return;
@@ -304,7 +315,8 @@ impl Worker {
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        self.init.iter().chain(&self.main).filter_map(Slot::next_wake).chain(self.retry_status_at).min()
+        let deadline = self.deadline.filter(|_| self.failure.is_none());
+        self.init.iter().chain(&self.main).filter_map(Slot::next_wake).chain(self.retry_status_at).chain(deadline).min()
     }
 
     /// Runs the worker until the pod is gone (then its containers are too) or the agent stops
@@ -324,6 +336,7 @@ impl Worker {
         // A pod that already finished (seen again after an agent restart) is never run again.
         let terminal = first.pod.is_terminal();
         self.adopt(&first.pod, adopted).await;
+        self.deadline = self.active_deadline(&first.pod);
         loop {
             let update = updates.borrow_and_update().clone();
             let pod = update.pod.as_ref();
@@ -331,9 +344,12 @@ impl Worker {
                 self.terminate(pod, !update.removed).await;
                 break;
             }
+            self.enforce_deadline(pod).await;
             if !terminal {
-                self.run_probes(pod).await;
-                self.start_due(pod).await;
+                if self.failure.is_none() {
+                    self.run_probes(pod).await;
+                    self.start_due(pod).await;
+                }
                 self.publish(pod).await;
             }
             let wake = self.next_wake();
