@@ -1,5 +1,28 @@
 //! The node agent: registers its Node, heartbeats through its Lease, runs the pods bound to it
 //! and reports their status.
+//!
+//! - **Node**: created (or taken over) with capacity, allocatable, addresses (`InternalIP` =
+//!   [`AgentConfig::node_ip`], from 127.1.0.0/16 by default), `Ready` and the log endpoint's
+//!   port in `status.daemonEndpoints.kubeletEndpoint.Port`. The Lease `kube-node-lease/<node>`
+//!   is renewed every [`AgentConfig::heartbeat_interval`] (10 s; lease 40 s); the status is
+//!   rewritten every [`AgentConfig::node_status_interval`], `Ready` following the runtime's health.
+//! - **Pods**: only those with `spec.nodeName=<node>` are listed and watched; the watch resumes
+//!   after errors and relists after `Gone`. Each pod gets one worker task that starts init
+//!   containers one by one to completion, then the containers in order; restarts them per
+//!   `restartPolicy` with crash backoff ([`BackoffConfig`](crate::BackoffConfig): 10 s doubling
+//!   to 300 s, reset after 10 min running; per pod through the `orch.io/backoff-*-seconds`
+//!   annotations); runs startup, liveness and readiness probes; enforces
+//!   `activeDeadlineSeconds`; and writes the pod's status only when it changed. On deletion it
+//!   stops the containers within the grace period, removes them and confirms the deletion (a
+//!   delete with grace period 0 and the pod's uid as precondition).
+//! - **Addresses and environment**: every pod gets its own IP from the Node's `spec.podCIDR`
+//!   (re-read every heartbeat), else from [`AgentConfig::fallback_pod_cidr`]; containers get
+//!   the downward API (`valueFrom.fieldRef`), `$(VAR)` expansion in command and args, and
+//!   `{NAME}_SERVICE_HOST` / `{NAME}_SERVICE_PORT` for the Services of the namespace.
+//! - **Logs**: see [`log_path`] for the HTTP endpoint.
+//! - **Restarts**: a new agent adopts the containers its runtime reports for its pods (keeping
+//!   restart counts and pod IPs) and kills containers of pods that no longer exist; a pod that
+//!   had finished is not run again. Stopping an agent leaves its containers running.
 
 mod config;
 mod env;

@@ -52,6 +52,10 @@ fn config(pod: &str, uid: &str, node: &str, script: &str) -> ContainerConfig {
 #[tokio::test]
 async fn docker_container_runs_logs_exits_and_stops_within_its_grace() {
     let Some(rt) = engine().await else { return };
+    // Leftovers of an earlier, failed run of this test.
+    for c in rt.list(&ListFilter { node_name: Some("docker-it".into()), pod_uid: None }).await.unwrap() {
+        let _ = rt.remove(&c.id).await;
+    }
     let uid = format!("it-{}", std::process::id());
     let id = rt.create(&config("exiter", &uid, "docker-it", "echo hi $WHO; exit 3")).await.unwrap();
     rt.start(&id).await.unwrap();
