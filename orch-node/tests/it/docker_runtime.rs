@@ -9,8 +9,8 @@ use orch_core::kinds::{ContainerPort, HttpGetAction, IntOrString, Pod, Probe};
 use orch_core::{Api, ObjectStore};
 use orch_node::agent::{AgentConfig, NodeAgent};
 use orch_node::runtime::{
-    ContainerConfig, ContainerRunState, ContainerRuntime, DockerConfig, DockerRuntime, ListFilter, LogOptions, PodRef,
-    RuntimeError,
+    ContainerConfig, ContainerLimits, ContainerRunState, ContainerRuntime, DockerConfig, DockerRuntime, ListFilter,
+    LogOptions, PodRef, RuntimeError,
 };
 
 use crate::common::{eventually, get_pod, node_ip, sh_pod, store};
@@ -149,4 +149,18 @@ async fn docker_pods_serve_on_their_pod_ip_and_restarted_agents_reconcile_leftov
     let filter = ListFilter { node_name: Some(node.clone()), pod_uid: None };
     assert!(rt.list(&filter).await.unwrap().is_empty());
     agent.stop().await;
+}
+
+#[tokio::test]
+async fn docker_memory_limit_kills_with_oom_killed() {
+    let Some(rt) = engine().await else { return };
+    let uid = format!("oom-{}", std::process::id());
+    let mut cfg = config("hog", &uid, "docker-it-oom", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo survived");
+    cfg.limits = ContainerLimits { memory_bytes: Some(8 * 1024 * 1024), cpu_millis: Some(500) };
+    let id = rt.create(&cfg).await.unwrap();
+    rt.start(&id).await.unwrap();
+    let exit = tokio::time::timeout(LONG, rt.wait(&id)).await.unwrap().unwrap();
+    rt.remove(&id).await.unwrap();
+    assert_eq!(exit.reason.as_deref(), Some("OOMKilled"), "{exit:?}");
+    assert_eq!(exit.exit_code, 137);
 }
