@@ -7,7 +7,9 @@
 //! - **Logs**: stdout and stderr go, interleaved, to `<state_dir>/containers/<id>/container.log`;
 //!   files larger than [`ProcessConfig::log_max_bytes`] are rotated (copy, then truncate).
 //! - **Stop**: SIGTERM to the process group, SIGKILL to the group after the grace period, and
-//!   a final SIGKILL to the group so that children the container left behind die too.
+//!   a final SIGKILL to the group so that children the container left behind die too. A process
+//!   that moved itself to another process group or session escapes that, unless the container
+//!   has a cgroup (then `cgroup.kill` ends everything in it).
 //! - **Limits**: memory and CPU limits go into a cgroup v2 group per container when the machine
 //!   has a writable cgroup v2 hierarchy; otherwise they are *not enforced* and the runtime says
 //!   so once in the log ([`ProcessRuntime::cgroup_status`] tells which).
@@ -335,8 +337,12 @@ impl ContainerRuntime for ProcessRuntime {
                 let _ = tokio::time::timeout(Duration::from_secs(10), wait).await;
             }
         }
-        // Whatever the container left behind in its group dies with it.
+        // Whatever the container left behind in its process group (and, with cgroups, in its
+        // cgroup) dies with it.
         signals::kill_group(pid);
+        if let Some(Ok(c)) = self.inner.cgroups.get() {
+            c.kill_all(&id.0);
+        }
         Ok(())
     }
 
