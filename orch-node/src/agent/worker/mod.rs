@@ -100,8 +100,10 @@ impl Worker {
         }));
     }
 
-    async fn services(&mut self, namespace: &str) -> Vec<Service> {
-        if self.services.is_none() {
+    /// The Services of the namespace, read when a container first starts and again at each
+    /// restart (Kubernetes passes the Services that exist when a container starts).
+    async fn services(&mut self, namespace: &str, refresh: bool) -> Vec<Service> {
+        if self.services.is_none() || refresh {
             let api: Api<Service> = Api::namespaced(self.shared.store.clone(), namespace);
             let list = api.list(&Default::default()).await.map(|l| l.items).unwrap_or_else(|e| {
                 tracing::warn!(namespace, error = %e, "cannot list services for the environment");
@@ -116,7 +118,8 @@ impl Worker {
         let now = Instant::now();
         let pod_ip = self.pod_ip.map(|ip| ip.to_string()).unwrap_or_default();
         let host_ip = self.shared.config.node_ip.to_string();
-        let services = self.services(pod.metadata.namespace_str()).await;
+        let restart = self.slot_mut(idx).next_attempt > 0;
+        let services = self.services(pod.metadata.namespace_str(), restart).await;
         let runtime = self.shared.runtime.clone();
         let node_name = self.shared.config.node_name.clone();
         let slot = self.slot_mut(idx);
