@@ -126,9 +126,10 @@ pub(crate) async fn refresh_status(
     let mut status = node_status(config, runtime, log_port, runtime_problem, now);
     // Keep the transition time of an unchanged Ready condition.
     if let Some(old) = orch_core::kinds::find_condition(&node.status.conditions, "Ready")
-        && old.status == status.conditions[0].status
+        && let Some(new) = status.conditions.iter_mut().find(|c| c.type_ == "Ready")
+        && old.status == new.status
     {
-        status.conditions[0].last_transition_time = old.last_transition_time;
+        new.last_transition_time = old.last_transition_time;
     }
     node.status = status;
     node.metadata.resource_version = None;

@@ -244,7 +244,7 @@ fn new_id() -> ContainerId {
 pub(crate) fn argv_of(config: &ContainerConfig) -> Result<Vec<String>, RuntimeError> {
     let mut argv = if config.command.is_empty() { vec![config.image.clone()] } else { config.command.clone() };
     argv.extend(config.args.iter().cloned());
-    if argv[0].is_empty() {
+    if argv.first().is_none_or(String::is_empty) {
         return Err(RuntimeError::InvalidConfig(format!("container {:?} has no image and no command", config.name)));
     }
     Ok(argv)
