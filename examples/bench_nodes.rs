@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::future::join_all;
 use orch_core::kinds::{Container, Pod};
-use orch_core::store::{TypedEvent, WatchParams};
-use orch_core::{Api, ObjectMeta, ObjectStore};
+use orch_core::runtime::{SystemClock, TokioSpawn};
+use orch_core::store::{ListParams, WatchEvent, WatchParams};
+use orch_core::{Api, DynamicObject, ObjectMeta, ObjectStore, Resource};
 use orch_node::agent::{AgentConfig, NodeAgent};
 use orch_node::runtime::FakeRuntime;
-use orch_store::Registry;
+use orch_store::{Registry, RegistryConfig};
 
 fn pod(i: usize, node: usize) -> Pod {
     let mut p = Pod { metadata: ObjectMeta::named(format!("pod-{i}")).in_namespace("default"), ..Default::default() };
@@ -41,7 +42,14 @@ async fn main() {
     let scale: f64 = std::env::var("BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let nodes = ((1000.0 * scale) as usize).max(1);
     let pods_total = nodes * 30;
-    let store: Arc<dyn ObjectStore> = Arc::new(Registry::in_memory().await.expect("registry"));
+    // A watch buffer large enough that the counting watch keeps up with the burst.
+    let kv: Arc<dyn orch_store::KvStore> = Arc::new(orch_store::MemKv::new());
+    let registry = Registry::builder(kv, Arc::new(SystemClock), Arc::new(TokioSpawn::current()))
+        .config(RegistryConfig::default().watch_buffer(4 * pods_total))
+        .build()
+        .await
+        .expect("registry");
+    let store: Arc<dyn ObjectStore> = Arc::new(registry);
 
     let t_agents = Instant::now();
     let mut agents = Vec::with_capacity(nodes);
@@ -58,26 +66,43 @@ async fn main() {
     }
     eprintln!("{nodes} agents registered in {:.2}s", t_agents.elapsed().as_secs_f64());
 
-    // Count pods as they turn Running, from one watch over all pods (relisting whenever the
-    // watch falls behind the burst of writes and is closed by the store).
+    // Count pods as they turn Running and Ready, from one raw watch over all pods (no typed
+    // decoding; relisting should the store close the watch for falling behind).
     let api: Api<Pod> = Api::namespaced(store.clone(), "default");
     let (done_tx, mut done_rx) = tokio::sync::watch::channel(0usize);
-    let counter_api = api.clone();
+    let counter_store = store.clone();
     let counter = tokio::spawn(async move {
-        let is_running = |p: &Pod| p.status.phase.as_deref() == Some("Running") && p.is_ready();
+        let rt = Pod::resource_type();
+        let is_running = |p: &DynamicObject| {
+            let status = p.status();
+            let phase = status.and_then(|s| s.get("phase")).and_then(|v| v.as_str());
+            let ready = status.and_then(|s| s.get("conditions")).and_then(|c| c.as_array()).is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.get("type").and_then(|t| t.as_str()) == Some("Ready")
+                        && c.get("status").and_then(|t| t.as_str()) == Some("True")
+                })
+            });
+            phase == Some("Running") && ready
+        };
         loop {
-            let Ok(list) = counter_api.list(&Default::default()).await else { continue };
+            let Ok(list) = counter_store.list(&rt, Some("default"), &ListParams::default()).await else { continue };
             let mut running: HashSet<String> =
-                list.items.iter().filter(|p| is_running(p)).filter_map(|p| p.metadata.name.clone()).collect();
+                list.items.iter().filter(|p| is_running(p)).map(|p| p.name().to_owned()).collect();
             done_tx.send_replace(running.len());
             let params = WatchParams::default().from_version(list.resource_version);
-            let Ok(mut events) = counter_api.watch(&params).await else { continue };
-            while let Some(Ok(ev)) = events.next().await {
-                if let TypedEvent::Added(p) | TypedEvent::Modified(p) = ev
-                    && is_running(&p)
-                {
-                    running.insert(p.metadata.name.unwrap_or_default());
-                    done_tx.send_replace(running.len());
+            let Ok(mut events) = counter_store.watch(&rt, Some("default"), &params).await else { continue };
+            while let Some(ev) = events.next().await {
+                match ev {
+                    WatchEvent::Added(p) | WatchEvent::Modified(p)
+                        if is_running(&p) && running.insert(p.name().to_owned()) =>
+                    {
+                        done_tx.send_replace(running.len());
+                    }
+                    WatchEvent::Error(e) => {
+                        eprintln!("  (counting watch closed: {e}; relisting)");
+                        break;
+                    }
+                    _ => {}
                 }
             }
         }

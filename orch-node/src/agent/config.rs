@@ -17,6 +17,7 @@ use crate::backoff::BackoffConfig;
 /// let c = AgentConfig::new("node-7").node_ip([127, 1, 0, 7].into()).heartbeat_interval(Duration::from_secs(1));
 /// assert_eq!(c.node_name, "node-7");
 /// assert_eq!(c.lease_duration, Duration::from_secs(40));
+/// assert_eq!(c.effective_fallback_pod_cidr(), "127.96.7.0/24");
 /// ```
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
@@ -24,9 +25,11 @@ pub struct AgentConfig {
     pub node_name: String,
     /// The node's address (default 127.1.0.1; the address plan gives nodes 127.1.0.0/16).
     pub node_ip: Ipv4Addr,
-    /// Pod range used until the node IPAM controller assigns `spec.podCIDR` (default
-    /// `127.127.255.0/24`, the top of the pod ranges, which IPAM hands out last).
-    pub fallback_pod_cidr: String,
+    /// Pod range used until the node IPAM controller assigns `spec.podCIDR`. `None` (the
+    /// default) derives one from the node address, so agents sharing a machine never collide:
+    /// node `127.1.a.b` uses `127.(96 + a % 32).b.0/24`, in the upper half of the pod ranges,
+    /// which the IPAM controller (allocating from 127.64.0.0 upwards) reaches last.
+    pub fallback_pod_cidr: Option<String>,
     /// Labels of the Node (besides `kubernetes.io/hostname`).
     pub labels: BTreeMap<String, String>,
     /// Capacity reported (and allocatable, unless set apart).
@@ -58,7 +61,7 @@ impl AgentConfig {
         AgentConfig {
             node_name: node_name.into(),
             node_ip: Ipv4Addr::new(127, 1, 0, 1),
-            fallback_pod_cidr: "127.127.255.0/24".into(),
+            fallback_pod_cidr: None,
             labels: BTreeMap::new(),
             capacity,
             allocatable: None,
@@ -79,8 +82,16 @@ impl AgentConfig {
 
     /// Sets the fallback pod range.
     pub fn fallback_pod_cidr(mut self, cidr: impl Into<String>) -> Self {
-        self.fallback_pod_cidr = cidr.into();
+        self.fallback_pod_cidr = Some(cidr.into());
         self
+    }
+
+    /// The fallback pod range: the configured one, else the one derived from the node address.
+    pub fn effective_fallback_pod_cidr(&self) -> String {
+        self.fallback_pod_cidr.clone().unwrap_or_else(|| {
+            let [_, _, a, b] = self.node_ip.octets();
+            format!("127.{}.{b}.0/24", 96 + a % 32)
+        })
     }
 
     /// Adds a node label.

@@ -1,5 +1,28 @@
 //! The node agent: registers its Node, heartbeats through its Lease, runs the pods bound to it
 //! and reports their status.
+//!
+//! - **Node**: created (or taken over) with capacity, allocatable, addresses (`InternalIP` =
+//!   [`AgentConfig::node_ip`], from 127.1.0.0/16 by default), `Ready` and the log endpoint's
+//!   port in `status.daemonEndpoints.kubeletEndpoint.Port`. The Lease `kube-node-lease/<node>`
+//!   is renewed every [`AgentConfig::heartbeat_interval`] (10 s; lease 40 s); the status is
+//!   rewritten every [`AgentConfig::node_status_interval`], `Ready` following the runtime's health.
+//! - **Pods**: only those with `spec.nodeName=<node>` are listed and watched; the watch resumes
+//!   after errors and relists after `Gone`. Each pod gets one worker task that starts init
+//!   containers one by one to completion, then the containers in order; restarts them per
+//!   `restartPolicy` with crash backoff ([`BackoffConfig`](crate::BackoffConfig): 10 s doubling
+//!   to 300 s, reset after 10 min running; per pod through the `orch.io/backoff-*-seconds`
+//!   annotations); runs startup, liveness and readiness probes; enforces
+//!   `activeDeadlineSeconds`; and writes the pod's status only when it changed. On deletion it
+//!   stops the containers within the grace period, removes them and confirms the deletion (a
+//!   delete with grace period 0 and the pod's uid as precondition).
+//! - **Addresses and environment**: every pod gets its own IP from the Node's `spec.podCIDR`
+//!   (re-read every heartbeat), else from [`AgentConfig::fallback_pod_cidr`]; containers get
+//!   the downward API (`valueFrom.fieldRef`), `$(VAR)` expansion in command and args, and
+//!   `{NAME}_SERVICE_HOST` / `{NAME}_SERVICE_PORT` for the Services of the namespace.
+//! - **Logs**: see [`log_path`] for the HTTP endpoint.
+//! - **Restarts**: a new agent adopts the containers its runtime reports for its pods (keeping
+//!   restart counts and pod IPs) and kills containers of pods that no longer exist; a pod that
+//!   had finished is not run again. Stopping an agent leaves its containers running.
 
 mod config;
 mod env;
@@ -41,8 +64,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Before a pod gets its IP: while the agent still uses its fallback range, reads the Node
-    /// (at most once a second) to learn the `spec.podCIDR` the IPAM controller assigned, so
-    /// agents sharing a fallback range never hand out the same addresses.
+    /// (at most once a second) to learn the `spec.podCIDR` the IPAM controller assigned, so a
+    /// pod admitted right after registration already gets an address from the node's own range.
     pub(crate) async fn learn_pod_cidr(&self) {
         {
             let mut state = self.cidr_learned.lock().unwrap_or_else(|e| e.into_inner());
@@ -52,14 +75,8 @@ impl Shared {
             }
             state.1 = Some(std::time::Instant::now());
         }
-        let nodes: orch_core::Api<orch_core::kinds::Node> = orch_core::Api::all(self.store.clone());
-        if let Ok(node) = nodes.get(&self.config.node_name).await
-            && let Some(range) = node.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse)
-        {
-            if range != self.ips.range() {
-                self.ips.set_range(range);
-            }
-            self.cidr_learned.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
+        if let Err(e) = node::sync_pod_cidr(self).await {
+            tracing::warn!(node = %self.config.node_name, error = %e, "reading the node failed");
         }
     }
 }
@@ -102,9 +119,10 @@ impl NodeAgent {
     /// # Errors
     /// A bad fallback pod range, a log port that cannot be bound, or a failed registration.
     pub async fn start(self) -> Result<AgentHandle, AgentError> {
-        let fallback = Ipv4Cidr::parse(&self.config.fallback_pod_cidr).ok_or_else(|| AgentError::Config {
+        let fallback_text = self.config.effective_fallback_pod_cidr();
+        let fallback = Ipv4Cidr::parse(&fallback_text).ok_or_else(|| AgentError::Config {
             field: "fallback_pod_cidr",
-            reason: format!("{:?} is not an IPv4 CIDR", self.config.fallback_pod_cidr),
+            reason: format!("{fallback_text:?} is not an IPv4 CIDR"),
         })?;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -147,8 +165,8 @@ impl NodeAgent {
     }
 }
 
-/// Renews the lease every heartbeat interval and refreshes the Node status (and learns its
-/// pod range) every node status interval.
+/// Renews the lease and re-reads the Node (to learn a newly assigned pod range) every
+/// heartbeat interval, and rewrites the Node status every node status interval.
 async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: Option<u16>, rt_name: String) {
     let cfg = &shared.config;
     let mut last_status = tokio::time::Instant::now();
@@ -160,20 +178,15 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: O
         if let Err(e) = node::renew_lease(&shared.store, cfg).await {
             tracing::warn!(node = %cfg.node_name, error = %e, "renewing the node lease failed");
         }
+        if let Err(e) = node::sync_pod_cidr(&shared).await {
+            tracing::warn!(node = %cfg.node_name, error = %e, "reading the node failed");
+        }
         if last_status.elapsed() >= cfg.node_status_interval {
             last_status = tokio::time::Instant::now();
             let filter = crate::runtime::ListFilter { node_name: Some(cfg.node_name.clone()), pod_uid: None };
             let problem = shared.runtime.list(&filter).await.err().map(|e| e.to_string());
-            match node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
-                Ok(n) => {
-                    if let Some(r) = n.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse) {
-                        if r != shared.ips.range() {
-                            shared.ips.set_range(r);
-                        }
-                        shared.cidr_learned.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
-                    }
-                }
-                Err(e) => tracing::warn!(node = %cfg.node_name, error = %e, "updating the node status failed"),
+            if let Err(e) = node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
+                tracing::warn!(node = %cfg.node_name, error = %e, "updating the node status failed");
             }
         }
     }

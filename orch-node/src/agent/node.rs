@@ -7,7 +7,7 @@ use orch_core::kinds::{
 };
 use orch_core::{Api, ObjectMeta, ObjectStore, StoreError, Timestamp};
 
-use super::AgentConfig;
+use super::{AgentConfig, Ipv4Cidr, Shared};
 
 /// Namespace of node heartbeat leases.
 pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
@@ -126,11 +126,27 @@ pub(crate) async fn refresh_status(
     let mut status = node_status(config, runtime, log_port, runtime_problem, now);
     // Keep the transition time of an unchanged Ready condition.
     if let Some(old) = orch_core::kinds::find_condition(&node.status.conditions, "Ready")
-        && old.status == status.conditions[0].status
+        && let Some(new) = status.conditions.iter_mut().find(|c| c.type_ == "Ready")
+        && old.status == new.status
     {
-        status.conditions[0].last_transition_time = old.last_transition_time;
+        new.last_transition_time = old.last_transition_time;
     }
     node.status = status;
     node.metadata.resource_version = None;
     nodes.update_status(&node).await
+}
+
+/// Reads the agent's own Node and switches pod IP allocation to its `spec.podCIDR` when the
+/// node IPAM controller has assigned (or changed) it.
+pub(crate) async fn sync_pod_cidr(shared: &Shared) -> Result<(), StoreError> {
+    let nodes: Api<Node> = Api::all(shared.store.clone());
+    let node = nodes.get(&shared.config.node_name).await?;
+    if let Some(r) = node.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse) {
+        if r != shared.ips.range() {
+            tracing::info!(node = %shared.config.node_name, range = %r, "pod range assigned");
+            shared.ips.set_range(r);
+        }
+        shared.cidr_learned.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
+    }
+    Ok(())
 }

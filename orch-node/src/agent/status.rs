@@ -69,6 +69,21 @@ pub(crate) fn pod_status(
     }
 }
 
+/// A status turned `Failed` for `reason`: nothing is ready any more.
+pub(crate) fn failed(mut status: PodStatus, reason: &str, message: &str) -> PodStatus {
+    status.phase = Some("Failed".into());
+    status.reason = Some(reason.into());
+    status.message = Some(message.into());
+    for c in status.conditions.iter_mut().filter(|c| c.type_ == "Ready" || c.type_ == "ContainersReady") {
+        c.status = "False".into();
+        c.reason = Some("PodFailed".into());
+    }
+    for c in &mut status.container_statuses {
+        c.ready = false;
+    }
+    status
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -194,6 +194,8 @@ impl ContainerRuntime for DockerRuntime {
         let host = HostConfig {
             network_mode: Some("host".into()),
             memory: config.limits.memory_bytes.map(|b| b as i64),
+            // No swap beyond the memory limit, so the limit means what it says.
+            memory_swap: config.limits.memory_bytes.map(|b| b as i64),
             nano_cpus: config.limits.cpu_millis.map(|m| (m * 1_000_000) as i64),
             init: Some(true),
             ..Default::default()

@@ -183,7 +183,7 @@ impl ContainerRuntime for FakeRuntime {
         self.with(id, |c| {
             if c.exit_now().is_none() {
                 let e =
-                    ExitInfo { exit_code: 137, signal: Some(15), finished_at: Some(Timestamp::now()), reason: None };
+                    ExitInfo { exit_code: 143, signal: Some(15), finished_at: Some(Timestamp::now()), reason: None };
                 c.exited.send_replace(Some(e));
             }
         })

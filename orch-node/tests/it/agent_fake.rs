@@ -51,7 +51,7 @@ async fn pods_bound_here_run_and_others_are_left_alone() {
     })
     .await;
     assert_eq!(mine.status.host_ip.as_deref(), Some("127.1.0.1"));
-    assert!(mine.status.pod_ip.as_deref().unwrap().starts_with("127.127.255."));
+    assert!(mine.status.pod_ip.as_deref().unwrap().starts_with("127.96.1."));
     assert_eq!(mine.status.container_statuses[0].restart_count, 0);
     let theirs = get_pod(&store, "theirs").await.unwrap();
     assert_ne!(theirs.status.phase.as_deref(), Some("Running"));
@@ -169,5 +169,78 @@ async fn a_restarted_agent_does_not_rerun_a_finished_pod() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(fresh.container_count(), 0);
     assert_eq!(get_pod(&store, "job").await.unwrap().status.phase.as_deref(), Some("Succeeded"));
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_pod_cidr_assigned_after_registration_is_used_for_new_pods() {
+    let store = store().await;
+    let agent = NodeAgent::new(config("n1"), store.clone(), Arc::new(FakeRuntime::new(Default::default())))
+        .start()
+        .await
+        .unwrap();
+    let nodes: Api<Node> = Api::all(store.clone());
+    let mut node = nodes.get("n1").await.unwrap();
+    node.spec.pod_cidr = Some("127.64.9.0/24".into());
+    nodes.update(&node).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Api::<Pod>::namespaced(store.clone(), "default").create(&sh_pod("late", "n1", "")).await.unwrap();
+    let ip = eventually("pod ip", Duration::from_secs(10), || async {
+        get_pod(&store, "late").await.and_then(|p| p.status.pod_ip)
+    })
+    .await;
+    assert!(ip.starts_with("127.64.9."), "{ip}");
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_startup_probe_gates_readiness_and_restarts_a_container_that_never_starts() {
+    let store = store().await;
+    let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
+    runtime.script_image("never-starts", FakeScript::default().exec_fails());
+    let agent = NodeAgent::new(config("n1"), store.clone(), runtime).start().await.unwrap();
+    let probe = orch_core::kinds::Probe {
+        exec: Some(orch_core::kinds::ExecAction { command: vec!["true".into()] }),
+        period_seconds: Some(1),
+        failure_threshold: Some(1),
+        ..Default::default()
+    };
+    let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
+    let mut good = sh_pod("starts", "n1", "");
+    good.spec.containers[0].startup_probe = Some(probe.clone());
+    let mut bad = sh_pod("stuck", "n1", "");
+    bad.spec.containers[0].image = "never-starts".into();
+    bad.spec.containers[0].startup_probe = Some(probe);
+    bad.metadata.annotations.insert(orch_node::ANNOTATION_BACKOFF_INITIAL.into(), "0.1".into());
+    pods.create(&good).await.unwrap();
+    pods.create(&bad).await.unwrap();
+    let started = eventually("started and ready", Duration::from_secs(10), || async {
+        get_pod(&store, "starts").await.filter(Pod::is_ready)
+    })
+    .await;
+    assert_eq!(started.status.container_statuses[0].started, Some(true));
+    let stuck = eventually("restarted for failing its startup probe", Duration::from_secs(10), || async {
+        get_pod(&store, "stuck").await.filter(|p| p.status.container_statuses[0].restart_count >= 1)
+    })
+    .await;
+    assert!(!stuck.is_ready());
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_pod_past_its_active_deadline_is_stopped_and_failed() {
+    let store = store().await;
+    let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
+    let agent = NodeAgent::new(config("n1"), store.clone(), runtime.clone()).start().await.unwrap();
+    let mut p = sh_pod("batch", "n1", "");
+    p.spec.active_deadline_seconds = Some(1);
+    Api::<Pod>::namespaced(store.clone(), "default").create(&p).await.unwrap();
+    let failed = eventually("deadline exceeded", Duration::from_secs(10), || async {
+        get_pod(&store, "batch").await.filter(|p| p.status.phase.as_deref() == Some("Failed"))
+    })
+    .await;
+    assert_eq!(failed.status.reason.as_deref(), Some("DeadlineExceeded"));
+    assert!(!failed.is_ready());
+    assert!(failed.status.container_statuses[0].state.clone().unwrap().terminated.is_some());
     agent.stop().await;
 }

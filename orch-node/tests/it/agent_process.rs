@@ -66,7 +66,8 @@ async fn a_crashing_container_backs_off_with_growing_delays() {
     let dir = temp_dir("crash");
     let (agent, _) = agent(&store, "crash-node", 1, &dir.join("state")).await;
     let starts = dir.join("starts");
-    let mut pod = sh_pod("crasher", "crash-node", &format!("date +%s.%N >> {}; exit 1", starts.display()));
+    let script = format!("date +%s.%N >> {}; echo crashing; exit 1", starts.display());
+    let mut pod = sh_pod("crasher", "crash-node", &script);
     pod.metadata.annotations.insert(ANNOTATION_BACKOFF_INITIAL.into(), "0.3".into());
     pods(&store).create(&pod).await.unwrap();
     let p = eventually("4 starts", LONG, || async {
@@ -92,6 +93,10 @@ async fn a_crashing_container_backs_off_with_growing_delays() {
     })
     .await;
     assert!(crash.message.unwrap().contains("back-off"));
+    // The attempt before the current one keeps its log until the next restart.
+    let addr = agent.log_address().unwrap();
+    let previous = http_get(addr, "/containerLogs/default/crasher/main?previous=true").await;
+    assert!(previous.starts_with("HTTP/1.1 200") && previous.contains("crashing"), "{previous}");
     delete_and_wait(&store, "crasher").await;
     agent.stop().await;
 }

@@ -9,8 +9,8 @@ use orch_core::kinds::{ContainerPort, HttpGetAction, IntOrString, Pod, Probe};
 use orch_core::{Api, ObjectStore};
 use orch_node::agent::{AgentConfig, NodeAgent};
 use orch_node::runtime::{
-    ContainerConfig, ContainerRunState, ContainerRuntime, DockerConfig, DockerRuntime, ListFilter, LogOptions, PodRef,
-    RuntimeError,
+    ContainerConfig, ContainerLimits, ContainerRunState, ContainerRuntime, DockerConfig, DockerRuntime, ListFilter,
+    LogOptions, PodRef, RuntimeError,
 };
 
 use crate::common::{eventually, get_pod, node_ip, sh_pod, store};
@@ -52,6 +52,10 @@ fn config(pod: &str, uid: &str, node: &str, script: &str) -> ContainerConfig {
 #[tokio::test]
 async fn docker_container_runs_logs_exits_and_stops_within_its_grace() {
     let Some(rt) = engine().await else { return };
+    // Leftovers of an earlier, failed run of this test.
+    for c in rt.list(&ListFilter { node_name: Some("docker-it".into()), pod_uid: None }).await.unwrap() {
+        let _ = rt.remove(&c.id).await;
+    }
     let uid = format!("it-{}", std::process::id());
     let id = rt.create(&config("exiter", &uid, "docker-it", "echo hi $WHO; exit 3")).await.unwrap();
     rt.start(&id).await.unwrap();
@@ -68,8 +72,19 @@ async fn docker_container_runs_logs_exits_and_stops_within_its_grace() {
     assert_eq!(found[0].pod.name, "exiter");
     rt.remove(&id).await.unwrap();
 
-    let stubborn = rt.create(&config("stubborn", &uid, "docker-it", "trap '' TERM; sleep 300 & wait")).await.unwrap();
+    let script = "trap '' TERM; echo trapped; sleep 300 & wait";
+    let stubborn = rt.create(&config("stubborn", &uid, "docker-it", script)).await.unwrap();
     rt.start(&stubborn).await.unwrap();
+    // Only once the shell has set its trap does SIGTERM go unheard.
+    eventually("the trap set", LONG, || async {
+        let mut logs = rt.logs(&stubborn, &LogOptions::default()).await.ok()?;
+        let mut text = Vec::new();
+        while let Some(Ok(chunk)) = logs.next().await {
+            text.extend_from_slice(&chunk);
+        }
+        String::from_utf8_lossy(&text).contains("trapped").then_some(())
+    })
+    .await;
     let t0 = Instant::now();
     rt.stop(&stubborn, Duration::from_secs(1)).await.unwrap();
     assert!(t0.elapsed() >= Duration::from_millis(900), "killed before the grace period: {:?}", t0.elapsed());
@@ -134,4 +149,18 @@ async fn docker_pods_serve_on_their_pod_ip_and_restarted_agents_reconcile_leftov
     let filter = ListFilter { node_name: Some(node.clone()), pod_uid: None };
     assert!(rt.list(&filter).await.unwrap().is_empty());
     agent.stop().await;
+}
+
+#[tokio::test]
+async fn docker_memory_limit_kills_with_oom_killed() {
+    let Some(rt) = engine().await else { return };
+    let uid = format!("oom-{}", std::process::id());
+    let mut cfg = config("hog", &uid, "docker-it-oom", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); echo survived");
+    cfg.limits = ContainerLimits { memory_bytes: Some(8 * 1024 * 1024), cpu_millis: Some(500) };
+    let id = rt.create(&cfg).await.unwrap();
+    rt.start(&id).await.unwrap();
+    let exit = tokio::time::timeout(LONG, rt.wait(&id)).await.unwrap().unwrap();
+    rt.remove(&id).await.unwrap();
+    assert_eq!(exit.reason.as_deref(), Some("OOMKilled"), "{exit:?}");
+    assert_eq!(exit.exit_code, 137);
 }

@@ -6,5 +6,6 @@ mod agent_process;
 mod common;
 #[cfg(feature = "docker")]
 mod docker_runtime;
+mod flaky_store;
 mod probes;
 mod process_runtime;

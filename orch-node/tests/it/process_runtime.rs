@@ -64,10 +64,14 @@ async fn stop_kills_a_term_ignoring_group_after_the_grace_period() {
     let dir = temp_dir("stop");
     let rt = runtime(&dir);
     // The container ignores SIGTERM and leaves a background child in its group.
-    let id = rt.create(&cfg("trap '' TERM; sleep 300 & wait")).await.unwrap();
+    let id = rt.create(&cfg("trap '' TERM; echo trapped; sleep 300 & wait")).await.unwrap();
     rt.start(&id).await.unwrap();
     let pid = rt.status(&id).await.unwrap().pid.expect("pid");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Only once the shell has set its trap does SIGTERM go unheard.
+    crate::common::eventually("the trap set", Duration::from_secs(10), || async {
+        read_all(&rt, &id, LogOptions::default()).await.contains("trapped").then_some(())
+    })
+    .await;
     assert!(process_exists(pid));
     let started = Instant::now();
     rt.stop(&id, Duration::from_millis(500)).await.unwrap();
@@ -145,4 +149,25 @@ async fn limits_say_plainly_whether_cgroups_enforce_them() {
         Ok(()) => eprintln!("cgroup v2 limits are enforced on this machine"),
         Err(why) => assert!(!why.is_empty()),
     }
+}
+
+#[tokio::test]
+async fn a_large_log_is_rotated_while_the_container_runs() {
+    let dir = temp_dir("rotate");
+    let config = ProcessConfig::default().state_dir(&dir).poll_interval(Duration::from_millis(50)).log_max_bytes(4096);
+    let rt = ProcessRuntime::new(config).unwrap();
+    let id = rt
+        .create(&cfg("i=0; while true; do echo line-$i-0123456789abcdef; i=$((i+1)); sleep 0.001; done"))
+        .await
+        .unwrap();
+    rt.start(&id).await.unwrap();
+    let log = dir.join("containers").join(&id.0).join("container.log");
+    let rotated = dir.join("containers").join(&id.0).join("container.log.1");
+    crate::common::eventually("a rotated log", Duration::from_secs(20), || async { rotated.exists().then_some(()) })
+        .await;
+    rt.stop(&id, Duration::from_secs(1)).await.unwrap();
+    // The live file was truncated at rotation and kept growing from there, never far past the limit.
+    assert!(std::fs::metadata(&log).unwrap().len() < 64 * 1024);
+    assert!(std::fs::read_to_string(&rotated).unwrap().starts_with("line-"));
+    rt.remove(&id).await.unwrap();
 }

@@ -53,6 +53,12 @@ impl Cgroups {
             .is_ok_and(|events| events.lines().any(|l| l.strip_prefix("oom_kill ").is_some_and(|n| n.trim() != "0")))
     }
 
+    /// Kills every process in the container's group, including any that left its process
+    /// group or session (`cgroup.kill`, Linux 5.14+; a no-op where the group does not exist).
+    pub fn kill_all(&self, id: &str) {
+        let _ = std::fs::write(self.root.join(id).join("cgroup.kill"), "1");
+    }
+
     /// Removes the container's group (it must be empty).
     pub fn remove(&self, id: &str) {
         let _ = std::fs::remove_dir(self.root.join(id));

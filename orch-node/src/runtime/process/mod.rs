@@ -7,7 +7,9 @@
 //! - **Logs**: stdout and stderr go, interleaved, to `<state_dir>/containers/<id>/container.log`;
 //!   files larger than [`ProcessConfig::log_max_bytes`] are rotated (copy, then truncate).
 //! - **Stop**: SIGTERM to the process group, SIGKILL to the group after the grace period, and
-//!   a final SIGKILL to the group so that children the container left behind die too.
+//!   a final SIGKILL to the group so that children the container left behind die too. A process
+//!   that moved itself to another process group or session escapes that, unless the container
+//!   has a cgroup (then `cgroup.kill` ends everything in it).
 //! - **Limits**: memory and CPU limits go into a cgroup v2 group per container when the machine
 //!   has a writable cgroup v2 hierarchy; otherwise they are *not enforced* and the runtime says
 //!   so once in the log ([`ProcessRuntime::cgroup_status`] tells which).
@@ -15,12 +17,12 @@
 //!   directory find the processes a previous one started.
 
 mod cgroup;
+mod config;
 mod logfile;
 mod record;
 mod signals;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -37,60 +39,8 @@ use super::{
 
 mod exec;
 
+pub use config::ProcessConfig;
 pub use signals::process_exists;
-
-/// Configuration of a [`ProcessRuntime`].
-#[derive(Clone, Debug)]
-pub struct ProcessConfig {
-    /// Where container records and logs live.
-    pub state_dir: PathBuf,
-    /// Rotate a container's log once it is larger than this.
-    pub log_max_bytes: u64,
-    /// Rotated files kept (`container.log.1` … `.N`).
-    pub log_max_files: usize,
-    /// How often logs are checked for rotation and adopted processes for exit.
-    pub poll_interval: Duration,
-    /// The cgroup v2 directory under which containers get their groups.
-    pub cgroup_root: PathBuf,
-}
-
-impl Default for ProcessConfig {
-    fn default() -> Self {
-        ProcessConfig {
-            state_dir: std::env::temp_dir().join("orch-node"),
-            log_max_bytes: 10 * 1024 * 1024,
-            log_max_files: 2,
-            poll_interval: Duration::from_millis(500),
-            cgroup_root: PathBuf::from("/sys/fs/cgroup/orch-node"),
-        }
-    }
-}
-
-impl ProcessConfig {
-    /// Sets the state directory.
-    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.state_dir = dir.into();
-        self
-    }
-
-    /// Sets the log size that triggers rotation.
-    pub fn log_max_bytes(mut self, bytes: u64) -> Self {
-        self.log_max_bytes = bytes;
-        self
-    }
-
-    /// Sets the poll interval.
-    pub fn poll_interval(mut self, every: Duration) -> Self {
-        self.poll_interval = every;
-        self
-    }
-
-    /// Sets the cgroup v2 directory for container groups.
-    pub fn cgroup_root(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.cgroup_root = dir.into();
-        self
-    }
-}
 
 struct Entry {
     record: ContainerRecord,
@@ -294,7 +244,7 @@ fn new_id() -> ContainerId {
 pub(crate) fn argv_of(config: &ContainerConfig) -> Result<Vec<String>, RuntimeError> {
     let mut argv = if config.command.is_empty() { vec![config.image.clone()] } else { config.command.clone() };
     argv.extend(config.args.iter().cloned());
-    if argv[0].is_empty() {
+    if argv.first().is_none_or(String::is_empty) {
         return Err(RuntimeError::InvalidConfig(format!("container {:?} has no image and no command", config.name)));
     }
     Ok(argv)
@@ -335,7 +285,7 @@ impl ContainerRuntime for ProcessRuntime {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
-            .map_err(|e| RuntimeError::Backend(format!("starting {:?}: {e}", record.argv[0])))?;
+            .map_err(|e| RuntimeError::Backend(format!("starting {:?}: {e}", record.argv.first())))?;
         let pid = child.id().map(|p| p as i32).ok_or_else(|| RuntimeError::backend("child has no pid"))?;
         let limits =
             crate::runtime::ContainerLimits { memory_bytes: record.memory_bytes, cpu_millis: record.cpu_millis };
@@ -387,8 +337,12 @@ impl ContainerRuntime for ProcessRuntime {
                 let _ = tokio::time::timeout(Duration::from_secs(10), wait).await;
             }
         }
-        // Whatever the container left behind in its group dies with it.
+        // Whatever the container left behind in its process group (and, with cgroups, in its
+        // cgroup) dies with it.
         signals::kill_group(pid);
+        if let Some(Ok(c)) = self.inner.cgroups.get() {
+            c.kill_all(&id.0);
+        }
         Ok(())
     }
 

@@ -1,5 +1,8 @@
 //! The per-pod worker: drives a pod's containers from what runs to what the pod asks for.
 
+mod adopt;
+mod deadline;
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +19,9 @@ use tokio::time::Instant;
 use super::Shared;
 use super::env::{container_env, expand_command};
 use super::slot::{Slot, restarts};
-use super::status::pod_status;
+use super::status::{failed, pod_status};
 use crate::probe::{ProbeTarget, run_probe};
-use crate::runtime::{
-    ContainerConfig, ContainerId, ContainerInfo, ContainerLimits, ContainerRunState, ExitInfo, PodRef,
-};
+use crate::runtime::{ContainerConfig, ContainerId, ContainerInfo, ContainerLimits, ExitInfo, PodRef};
 
 /// The latest word on a pod, sent by the pod loop to the pod's worker.
 #[derive(Clone, Debug)]
@@ -44,6 +45,10 @@ pub(crate) struct Worker {
     start_time: Timestamp,
     exits: FuturesUnordered<ExitFuture>,
     retry_status_at: Option<Instant>,
+    /// When `activeDeadlineSeconds` runs out.
+    deadline: Option<Instant>,
+    /// Why the agent itself failed the pod (`DeadlineExceeded`), with a message.
+    failure: Option<(String, String)>,
 }
 
 impl Worker {
@@ -64,6 +69,8 @@ impl Worker {
             start_time: Timestamp::now(),
             exits: FuturesUnordered::new(),
             retry_status_at: None,
+            deadline: None,
+            failure: None,
         }
     }
 
@@ -93,52 +100,10 @@ impl Worker {
         }));
     }
 
-    /// Takes over containers found running for this pod (after an agent restart).
-    async fn adopt(&mut self, pod: &Pod, mut found: Vec<ContainerInfo>) {
-        found.sort_by_key(|c| std::cmp::Reverse(c.attempt));
-        let now = Instant::now();
-        for info in found {
-            let init = pod.spec.init_containers.iter().any(|c| c.name == info.name);
-            let idx = self.slot_index(&info.name, init);
-            let fresh = idx.is_some_and(|i| {
-                let s = self.slot_mut(i);
-                s.id.is_none() && !s.finished()
-            });
-            let (Some(idx), true) = (idx, fresh) else {
-                let _ = self.shared.runtime.remove(&info.id).await;
-                continue;
-            };
-            let previous = pod.status.container_statuses.iter().chain(&pod.status.init_container_statuses);
-            let restarts_so_far = previous.filter(|s| s.name == info.name).map(|s| s.restart_count).max().unwrap_or(0);
-            let policy = pod.spec.restart_policy.clone();
-            let slot = self.slot_mut(idx);
-            slot.next_attempt = info.attempt;
-            slot.restart_count = restarts_so_far;
-            let since = info.started_at.map(|s| Timestamp::now().saturating_duration_since(s)).unwrap_or_default();
-            slot.on_started(
-                info.id.clone(),
-                info.started_at.unwrap_or_else(Timestamp::now),
-                now.checked_sub(since).unwrap_or(now),
-            );
-            match info.state {
-                ContainerRunState::Running => self.watch_exit(idx, info.id.clone()),
-                ContainerRunState::Exited(exit) => {
-                    let restart = restarts(policy.as_deref(), init, exit.exit_code);
-                    self.slot_mut(idx).on_exit(&exit, restart, now);
-                }
-                ContainerRunState::Created => {
-                    let _ = self.shared.runtime.remove(&info.id).await;
-                    let s = self.slot_mut(idx);
-                    s.id = None;
-                    s.running = false;
-                }
-            }
-            tracing::info!(pod = %pod.metadata.name_str(), container = %info.name, id = %info.id, "adopted container");
-        }
-    }
-
-    async fn services(&mut self, namespace: &str) -> Vec<Service> {
-        if self.services.is_none() {
+    /// The Services of the namespace, read when a container first starts and again at each
+    /// restart (Kubernetes passes the Services that exist when a container starts).
+    async fn services(&mut self, namespace: &str, refresh: bool) -> Vec<Service> {
+        if self.services.is_none() || refresh {
             let api: Api<Service> = Api::namespaced(self.shared.store.clone(), namespace);
             let list = api.list(&Default::default()).await.map(|l| l.items).unwrap_or_else(|e| {
                 tracing::warn!(namespace, error = %e, "cannot list services for the environment");
@@ -153,7 +118,8 @@ impl Worker {
         let now = Instant::now();
         let pod_ip = self.pod_ip.map(|ip| ip.to_string()).unwrap_or_default();
         let host_ip = self.shared.config.node_ip.to_string();
-        let services = self.services(pod.metadata.namespace_str()).await;
+        let restart = self.slot_mut(idx).next_attempt > 0;
+        let services = self.services(pod.metadata.namespace_str(), restart).await;
         let runtime = self.shared.runtime.clone();
         let node_name = self.shared.config.node_name.clone();
         let slot = self.slot_mut(idx);
@@ -286,6 +252,10 @@ impl Worker {
             Some(self.start_time),
             Timestamp::now(),
         );
+        let status = match &self.failure {
+            Some((reason, message)) => failed(status, reason, message),
+            None => status,
+        };
         if self.written.as_ref() == Some(&status) || (self.written.is_none() && pod.status == status) {
             self.written = Some(status);
             return;
@@ -348,7 +318,8 @@ impl Worker {
     }
 
     fn next_wake(&self) -> Option<Instant> {
-        self.init.iter().chain(&self.main).filter_map(Slot::next_wake).chain(self.retry_status_at).min()
+        let deadline = self.deadline.filter(|_| self.failure.is_none());
+        self.init.iter().chain(&self.main).filter_map(Slot::next_wake).chain(self.retry_status_at).chain(deadline).min()
     }
 
     /// Runs the worker until the pod is gone (then its containers are too) or the agent stops
@@ -369,6 +340,7 @@ impl Worker {
         // A pod that already finished (seen again after an agent restart) is never run again.
         let terminal = first.pod.is_terminal();
         self.adopt(&first.pod, adopted).await;
+        self.deadline = self.active_deadline(&first.pod);
         loop {
             let update = updates.borrow_and_update().clone();
             let pod = update.pod.as_ref();
@@ -376,9 +348,12 @@ impl Worker {
                 self.terminate(pod, !update.removed).await;
                 break;
             }
+            self.enforce_deadline(pod).await;
             if !terminal {
-                self.run_probes(pod).await;
-                self.start_due(pod).await;
+                if self.failure.is_none() {
+                    self.run_probes(pod).await;
+                    self.start_due(pod).await;
+                }
                 self.publish(pod).await;
             }
             let wake = self.next_wake();
