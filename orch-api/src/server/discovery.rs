@@ -40,6 +40,16 @@ pub fn subresources(info: &KindInfo) -> Vec<(&'static str, &'static [&'static st
     subs
 }
 
+/// The kinds served at one group/version, `None` when there are none.
+pub fn kinds_of(kinds: &KindRegistry, group: &str, version: &str) -> Option<Vec<std::sync::Arc<KindInfo>>> {
+    let infos: Vec<_> = kinds
+        .kinds()
+        .into_iter()
+        .filter(|k| k.resource_type.group == group && k.resource_type.version == version)
+        .collect();
+    (!infos.is_empty()).then_some(infos)
+}
+
 /// `/api`: the core group's versions.
 pub fn api_versions(server_address: &str) -> Value {
     json!({
@@ -86,14 +96,7 @@ fn api_group(group: &str, versions: &[String]) -> Value {
 /// `/api/v1` or `/apis/{group}/{version}`: the resources of one group/version, or `None` if
 /// nothing is served there.
 pub fn resource_list(kinds: &KindRegistry, group: &str, version: &str) -> Option<Value> {
-    let infos: Vec<_> = kinds
-        .kinds()
-        .into_iter()
-        .filter(|k| k.resource_type.group == group && k.resource_type.version == version)
-        .collect();
-    if infos.is_empty() {
-        return None;
-    }
+    let infos = kinds_of(kinds, group, version)?;
     let mut resources = Vec::new();
     for info in &infos {
         let rt = &info.resource_type;

@@ -27,14 +27,7 @@ fn prefix(group: &str, version: &str) -> String {
 /// `components.schemas` hold each kind (tagged with `x-kubernetes-group-version-kind`) and the
 /// types it refers to; `None` for an unknown group/version.
 pub fn document(kinds: &KindRegistry, group: &str, version: &str) -> Option<Value> {
-    let infos: Vec<_> = kinds
-        .kinds()
-        .into_iter()
-        .filter(|k| k.resource_type.group == group && k.resource_type.version == version)
-        .collect();
-    if infos.is_empty() {
-        return None;
-    }
+    let infos = super::discovery::kinds_of(kinds, group, version)?;
     let prefix = prefix(group, version);
     let mut schemas = Map::new();
     let mut paths = Map::new();

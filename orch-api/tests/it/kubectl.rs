@@ -1,44 +1,15 @@
 //! kubectl (where the machine has it) against the server: discovery, OpenAPI-backed validation
 //! on apply, get, scale, patch and delete, over TLS with a token.
 
+use crate::support::{TempDir, WEB_DEPLOYMENT, secure_server};
 use std::process::Command;
-use std::sync::Arc;
 
-use orch_api::Kubeconfig;
-use orch_api::server::auth::{RolePolicy, TokenFile};
-use orch_api::server::{ServerConfig, TlsSource};
-use orch_store::Registry;
-
-use crate::support::{TempDir, TestServer};
-
-const APP: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: busybox
-        ports:
-        - containerPort: 8080
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports:
-  - port: 80
-    targetPort: 8080
-";
+/// The Deployment and a Service in front of it.
+fn app() -> String {
+    format!(
+        "{WEB_DEPLOYMENT}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {{app: web}}\n  ports:\n  - port: 80\n    targetPort: 8080\n"
+    )
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_applies_gets_scales_and_deletes() {
@@ -47,16 +18,9 @@ async fn kubectl_applies_gets_scales_and_deletes() {
         return;
     }
     let dir = TempDir::new("kubectl");
-    let tls = TlsSource::SelfSigned { dir: dir.0.join("pki"), extra_names: vec![] }.load().unwrap();
-    let ca = tls.cert_pem.clone();
-    let tokens = TokenFile::parse("k-token,k-admin,0,system:masters\n").unwrap();
-    let config = ServerConfig::default().auth(Arc::new(tokens), Arc::new(RolePolicy::default()));
-    let server = TestServer::over(Registry::in_memory().await.unwrap(), config, Some(tls)).await;
-    let kubeconfig = dir.0.join("kubeconfig");
-    std::fs::write(&kubeconfig, Kubeconfig::single("orch", &server.url(), Some("k-token"), Some(&ca)).to_yaml())
-        .unwrap();
+    let (server, kubeconfig) = secure_server(&dir, "k-token").await;
     let manifest = dir.0.join("app.yaml");
-    std::fs::write(&manifest, APP).unwrap();
+    std::fs::write(&manifest, app()).unwrap();
     let home = dir.0.clone();
     let kubectl = move |args: Vec<String>| {
         let (kc, home) = (kubeconfig.clone(), home.clone());
@@ -97,7 +61,7 @@ async fn kubectl_applies_gets_scales_and_deletes() {
     assert!(ok && out.contains("deployments"), "discovery: {out}{err}");
     // kubectl's default strict validation is done by the server, naming the unknown field.
     let typo = manifest.with_file_name("typo.yaml");
-    std::fs::write(&typo, APP.replace("image: busybox", "imagee: busybox").replace("name: web\n", "name: typo\n"))
+    std::fs::write(&typo, app().replace("image: busybox", "imagee: busybox").replace("name: web\n", "name: typo\n"))
         .unwrap();
     let (ok, out, err) = kubectl(vec!["apply".into(), "-f".into(), typo.display().to_string()]).await;
     assert!(!ok && err.contains("unknown field \"spec.template.spec.containers[0].imagee\""), "typo: {out}{err}");

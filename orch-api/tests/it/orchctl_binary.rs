@@ -1,14 +1,10 @@
 //! The `orchctl` binary against a live server over TLS with a token, reading a kubeconfig.
 
 use std::process::{Command, Output};
-use std::sync::Arc;
 
 use orch_api::Kubeconfig;
-use orch_api::server::auth::{RolePolicy, TokenFile};
-use orch_api::server::{ServerConfig, TlsSource};
-use orch_store::Registry;
 
-use crate::support::{TempDir, TestServer};
+use crate::support::{TempDir, WEB_DEPLOYMENT, secure_server};
 
 fn orchctl(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_orchctl"))
@@ -32,45 +28,20 @@ async fn run(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String, Stri
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
-const MANIFEST: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: busybox
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: solo
-spec:
-  containers:
-  - name: c
-    image: busybox
-";
+/// The Deployment and a bare pod.
+fn app_manifest() -> String {
+    format!(
+        "{WEB_DEPLOYMENT}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\nspec:\n  containers:\n  - name: c\n    image: busybox\n"
+    )
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orchctl_binary_applies_gets_scales_and_deletes_against_a_live_server() {
     let dir = TempDir::new("orchctl");
-    let tls = TlsSource::SelfSigned { dir: dir.0.join("pki"), extra_names: vec![] }.load().unwrap();
-    let ca = tls.cert_pem.clone();
-    let tokens = TokenFile::parse("cli-token,cli-admin,0,system:masters\n").unwrap();
-    let config = ServerConfig::default().auth(Arc::new(tokens), Arc::new(RolePolicy::default()));
-    let server = TestServer::over(Registry::in_memory().await.unwrap(), config, Some(tls)).await;
-    let kubeconfig = dir.0.join("kubeconfig");
-    let yaml = Kubeconfig::single("orch", &server.url(), Some("cli-token"), Some(&ca)).to_yaml();
-    std::fs::write(&kubeconfig, yaml).unwrap();
+    let (server, kubeconfig) = secure_server(&dir, "cli-token").await;
+    let ca = std::fs::read(dir.0.join("pki").join("tls.crt")).unwrap();
     let manifest = dir.0.join("app.yaml");
-    std::fs::write(&manifest, MANIFEST).unwrap();
+    std::fs::write(&manifest, app_manifest()).unwrap();
 
     let (ok, out, err) = run(&kubeconfig, &["apply", "-f", manifest.to_str().unwrap()]).await;
     assert!(ok, "{out}{err}");

@@ -107,3 +107,38 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A Deployment `web` of two busybox replicas serving on 8080, as a manifest.
+pub const WEB_DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: busybox
+        ports:
+        - containerPort: 8080
+";
+
+/// A server over TLS (a self-signed certificate in `dir`) that knows one admin `token`, and a
+/// kubeconfig for it (with the certificate as `certificate-authority-data`) at `dir/kubeconfig`.
+pub async fn secure_server(dir: &TempDir, token: &str) -> (TestServer, std::path::PathBuf) {
+    use orch_api::server::auth::{RolePolicy, TokenFile};
+    let tls = orch_api::server::TlsSource::SelfSigned { dir: dir.0.join("pki"), extra_names: vec![] }.load().unwrap();
+    let ca = tls.cert_pem.clone();
+    let tokens = TokenFile::parse(&format!("{token},admin,0,system:masters\n")).unwrap();
+    let config = ServerConfig::default().auth(Arc::new(tokens), Arc::new(RolePolicy::default()));
+    let server = TestServer::over(Registry::in_memory().await.unwrap(), config, Some(tls)).await;
+    let kubeconfig = dir.0.join("kubeconfig");
+    let yaml = orch_api::Kubeconfig::single("orch", &server.url(), Some(token), Some(&ca)).to_yaml();
+    std::fs::write(&kubeconfig, yaml).unwrap();
+    (server, kubeconfig)
+}

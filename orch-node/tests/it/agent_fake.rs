@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orch_core::kinds::{Lease, Node, Pod};
-use orch_core::{Api, StoreError};
-use orch_node::agent::{AgentConfig, NODE_LEASE_NAMESPACE, NodeAgent};
-use orch_node::runtime::FakeRuntime;
+use orch_core::{Api, ObjectStore, StoreError};
+use orch_node::agent::{AgentConfig, AgentHandle, NODE_LEASE_NAMESPACE, NodeAgent};
 use orch_node::runtime::fake::{FakeConfig, FakeScript};
+use orch_node::runtime::{ContainerRuntime, FakeRuntime};
 
 use crate::common::{eventually, get_pod, sh_pod, store};
 
@@ -15,13 +15,15 @@ fn config(node: &str) -> AgentConfig {
     AgentConfig::new(node).log_port(None).heartbeat_interval(Duration::from_millis(100))
 }
 
+/// Starts agent `n1` on `store` with `runtime`.
+async fn start_n1(store: &Arc<dyn ObjectStore>, runtime: Arc<dyn ContainerRuntime>) -> AgentHandle {
+    NodeAgent::new(config("n1"), store.clone(), runtime).start().await.unwrap()
+}
+
 #[tokio::test]
 async fn agent_registers_its_node_and_renews_its_lease() {
     let store = store().await;
-    let agent = NodeAgent::new(config("n1"), store.clone(), Arc::new(FakeRuntime::new(Default::default())))
-        .start()
-        .await
-        .unwrap();
+    let agent = start_n1(&store, Arc::new(FakeRuntime::new(Default::default()))).await;
     let nodes: Api<Node> = Api::all(store.clone());
     let node = nodes.get("n1").await.unwrap();
     assert!(orch_core::kinds::find_condition(&node.status.conditions, "Ready").unwrap().is_true());
@@ -42,7 +44,7 @@ async fn agent_registers_its_node_and_renews_its_lease() {
 async fn pods_bound_here_run_and_others_are_left_alone() {
     let store = store().await;
     let runtime = Arc::new(FakeRuntime::new(Default::default()));
-    let agent = NodeAgent::new(config("n1"), store.clone(), runtime.clone()).start().await.unwrap();
+    let agent = start_n1(&store, runtime.clone()).await;
     let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
     pods.create(&sh_pod("mine", "n1", "x")).await.unwrap();
     pods.create(&sh_pod("theirs", "n2", "x")).await.unwrap();
@@ -71,7 +73,7 @@ async fn a_completed_pod_under_never_succeeds_and_a_failed_one_fails() {
     let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
     runtime.script_image("ok", FakeScript::default().exit_after(Duration::from_millis(50), 0));
     runtime.script_image("bad", FakeScript::default().exit_after(Duration::from_millis(50), 2));
-    let agent = NodeAgent::new(config("n1"), store.clone(), runtime).start().await.unwrap();
+    let agent = start_n1(&store, runtime).await;
     let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
     for (name, image) in [("ok", "ok"), ("bad", "bad")] {
         let mut p = sh_pod(name, "n1", "");
@@ -97,10 +99,7 @@ async fn pod_ips_come_from_the_nodes_pod_cidr() {
     let mut n = Node { metadata: orch_core::ObjectMeta::named("n1"), ..Default::default() };
     n.spec.pod_cidr = Some("127.64.7.0/24".into());
     nodes.create(&n).await.unwrap();
-    let agent = NodeAgent::new(config("n1"), store.clone(), Arc::new(FakeRuntime::new(Default::default())))
-        .start()
-        .await
-        .unwrap();
+    let agent = start_n1(&store, Arc::new(FakeRuntime::new(Default::default()))).await;
     let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
     pods.create(&sh_pod("a", "n1", "")).await.unwrap();
     pods.create(&sh_pod("b", "n1", "")).await.unwrap();
@@ -123,7 +122,7 @@ async fn init_containers_run_to_completion_before_the_main_containers() {
     let store = store().await;
     let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
     runtime.script_image("init", FakeScript::default().exit_after(Duration::from_millis(300), 0));
-    let agent = NodeAgent::new(config("n1"), store.clone(), runtime.clone()).start().await.unwrap();
+    let agent = start_n1(&store, runtime.clone()).await;
     let mut p = sh_pod("with-init", "n1", "");
     p.spec.init_containers.push(orch_core::kinds::Container {
         name: "setup".into(),
@@ -153,7 +152,7 @@ async fn a_restarted_agent_does_not_rerun_a_finished_pod() {
     let store = store().await;
     let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
     runtime.script_image("job", FakeScript::default().exit_after(Duration::from_millis(50), 0));
-    let agent = NodeAgent::new(config("n1"), store.clone(), runtime.clone()).start().await.unwrap();
+    let agent = start_n1(&store, runtime.clone()).await;
     let mut p = sh_pod("job", "n1", "");
     p.spec.containers[0].image = "job".into();
     p.spec.restart_policy = Some("Never".into());
@@ -165,7 +164,7 @@ async fn a_restarted_agent_does_not_rerun_a_finished_pod() {
     agent.stop().await;
     // A new agent with an empty runtime (the containers are gone) must not start the job again.
     let fresh = Arc::new(FakeRuntime::new(FakeConfig::default()));
-    let agent = NodeAgent::new(config("n1"), store.clone(), fresh.clone()).start().await.unwrap();
+    let agent = start_n1(&store, fresh.clone()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(fresh.container_count(), 0);
     assert_eq!(get_pod(&store, "job").await.unwrap().status.phase.as_deref(), Some("Succeeded"));
@@ -175,10 +174,7 @@ async fn a_restarted_agent_does_not_rerun_a_finished_pod() {
 #[tokio::test]
 async fn a_pod_cidr_assigned_after_registration_is_used_for_new_pods() {
     let store = store().await;
-    let agent = NodeAgent::new(config("n1"), store.clone(), Arc::new(FakeRuntime::new(Default::default())))
-        .start()
-        .await
-        .unwrap();
+    let agent = start_n1(&store, Arc::new(FakeRuntime::new(Default::default()))).await;
     let nodes: Api<Node> = Api::all(store.clone());
     let mut node = nodes.get("n1").await.unwrap();
     node.spec.pod_cidr = Some("127.64.9.0/24".into());
@@ -198,7 +194,7 @@ async fn a_startup_probe_gates_readiness_and_restarts_a_container_that_never_sta
     let store = store().await;
     let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
     runtime.script_image("never-starts", FakeScript::default().exec_fails());
-    let agent = NodeAgent::new(config("n1"), store.clone(), runtime).start().await.unwrap();
+    let agent = start_n1(&store, runtime).await;
     let probe = orch_core::kinds::Probe {
         exec: Some(orch_core::kinds::ExecAction { command: vec!["true".into()] }),
         period_seconds: Some(1),
@@ -231,7 +227,7 @@ async fn a_startup_probe_gates_readiness_and_restarts_a_container_that_never_sta
 async fn a_pod_past_its_active_deadline_is_stopped_and_failed() {
     let store = store().await;
     let runtime = Arc::new(FakeRuntime::new(FakeConfig::default()));
-    let agent = NodeAgent::new(config("n1"), store.clone(), runtime.clone()).start().await.unwrap();
+    let agent = start_n1(&store, runtime.clone()).await;
     let mut p = sh_pod("batch", "n1", "");
     p.spec.active_deadline_seconds = Some(1);
     Api::<Pod>::namespaced(store.clone(), "default").create(&p).await.unwrap();

@@ -403,3 +403,50 @@ pub async fn watch_versions_never_decrease(store: Arc<dyn ObjectStore>) {
         last = v;
     }
 }
+
+/// Generates one `#[tokio::test]` per check of this suite (the calling crate needs `tokio`
+/// with the `macros` and multi-thread runtime features). `$run` is an async fn that sets a store
+/// up, runs the check it is given on it, and tears it down:
+/// `async fn run(check: impl FnOnce(Arc<dyn ObjectStore>) -> futures::future::BoxFuture<'static, ()>)`.
+///
+/// ```ignore
+/// async fn run(check: impl FnOnce(Arc<dyn ObjectStore>) -> BoxFuture<'static, ()>) {
+///     check(Arc::new(Registry::in_memory().await.unwrap())).await
+/// }
+/// orch_store::object_contract_tests!(run);
+/// ```
+#[macro_export]
+macro_rules! object_contract_tests {
+    ($run:path) => {
+        $crate::object_contract_tests!(@each $run;
+            bootstrap_namespaces_exist,
+            create_assigns_metadata_and_refuses_duplicates,
+            generate_name_makes_unique_names,
+            invalid_object_is_refused_with_field_paths,
+            create_in_missing_namespace_is_not_found,
+            update_with_stale_version_is_conflict,
+            status_subresource_changes_only_status,
+            patches_apply_and_respect_versions,
+            finalizers_hold_deletion,
+            delete_preconditions_are_checked,
+            bound_pods_are_deleted_gracefully,
+            binding_sets_node_only_once,
+            list_filters_and_pages_consistently,
+            watch_without_version_sends_initial_state_then_changes,
+            watch_from_version_delivers_every_later_change_in_order,
+            watch_selectors_turn_enter_and_leave_into_added_and_deleted,
+            dry_run_writes_nothing,
+            watch_versions_never_decrease,
+            watch_of_unbound_pods_sees_them_leave_when_bound,
+            create_keeps_node_status_and_resets_pod_status,
+        );
+    };
+    (@each $run:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $run(|store| ::std::boxed::Box::pin($crate::testkit::object::$name(store))).await;
+            }
+        )*
+    };
+}

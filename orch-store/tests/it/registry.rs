@@ -19,39 +19,11 @@ async fn store() -> Arc<dyn ObjectStore> {
     Arc::new(Registry::in_memory().await.expect("registry"))
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                kit::$name(store().await).await;
-            }
-        )*
-    };
+async fn run(check: impl FnOnce(Arc<dyn ObjectStore>) -> futures::future::BoxFuture<'static, ()>) {
+    check(store().await).await
 }
 
-contract!(
-    bootstrap_namespaces_exist,
-    create_assigns_metadata_and_refuses_duplicates,
-    generate_name_makes_unique_names,
-    invalid_object_is_refused_with_field_paths,
-    create_in_missing_namespace_is_not_found,
-    update_with_stale_version_is_conflict,
-    status_subresource_changes_only_status,
-    patches_apply_and_respect_versions,
-    finalizers_hold_deletion,
-    delete_preconditions_are_checked,
-    bound_pods_are_deleted_gracefully,
-    binding_sets_node_only_once,
-    list_filters_and_pages_consistently,
-    watch_without_version_sends_initial_state_then_changes,
-    watch_from_version_delivers_every_later_change_in_order,
-    watch_selectors_turn_enter_and_leave_into_added_and_deleted,
-    dry_run_writes_nothing,
-    watch_versions_never_decrease,
-    watch_of_unbound_pods_sees_them_leave_when_bound,
-    create_keeps_node_status_and_resets_pod_status,
-);
+orch_store::object_contract_tests!(run);
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 struct GameServer {
