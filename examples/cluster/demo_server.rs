@@ -1,0 +1,41 @@
+//! The demo application the cluster runs: this same program, started by the process runtime
+//! with `ORCH_DEMO_HTTP=1`, serving `GET /` with its pod's name on `$POD_IP:$PORT`.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Set in the demo pods' environment: run as the demo HTTP server instead of the cluster.
+pub const DEMO_ENV: &str = "ORCH_DEMO_HTTP";
+
+/// Serves until killed.
+pub async fn serve() -> std::io::Result<()> {
+    let ip = std::env::var("POD_IP").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = std::env::var("PORT").unwrap_or_else(|_| "8080".into());
+    let name = std::env::var("POD_NAME").unwrap_or_else(|_| "demo".into());
+    let listener = tokio::net::TcpListener::bind(format!("{ip}:{port}")).await?;
+    println!("demo server {name} listening on {ip}:{port}");
+    loop {
+        let (mut conn, _) = listener.accept().await?;
+        let body = format!("hello from {name}\n");
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            let _ = conn.read(&mut buf).await;
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(resp.as_bytes()).await;
+        });
+    }
+}
+
+/// One `GET /` to `addr`: the answer's body.
+pub async fn get(addr: &str) -> Result<String, String> {
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        s.write_all(b"GET / HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n").await.map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.map_err(|e| e.to_string())?;
+        out.split("\r\n\r\n").nth(1).map(|b| b.trim().to_string()).ok_or_else(|| "empty answer".to_string())
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(3), fut).await.map_err(|_| "no answer in 3 s".to_string())?
+}
