@@ -1,1 +1,3 @@
 //! orch-node (under construction).
+
+pub mod proxy;

@@ -1,0 +1,3 @@
+//! Integration tests of orch-node.
+
+mod proxy;
