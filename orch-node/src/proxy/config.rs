@@ -36,6 +36,9 @@ pub struct ProxyConfig {
     pub pipe_size: usize,
     /// Copy buffer per direction (16 KiB); a read that fills it switches the direction to splice.
     pub buffer_size: usize,
+    /// Threads the data path runs on, each a single-threaded runtime with its own listener per
+    /// frontend (default: the number of CPUs). 0 runs it on the caller's tokio runtime.
+    pub workers: usize,
 }
 
 impl Default for ProxyConfig {
@@ -51,6 +54,7 @@ impl Default for ProxyConfig {
             splice: true,
             pipe_size: 1 << 20,
             buffer_size: 16 * 1024,
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -101,6 +105,12 @@ impl ProxyConfig {
     /// Sets the pipe capacity for spliced directions.
     pub fn pipe_size(mut self, bytes: usize) -> Self {
         self.pipe_size = bytes;
+        self
+    }
+
+    /// Sets the number of data-path threads (0: the caller's runtime).
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
         self
     }
 

@@ -25,6 +25,7 @@ mod tcp;
 mod udp;
 mod userspace;
 mod watcher;
+mod workers;
 
 pub use backend::ProxyBackend;
 pub use config::ProxyConfig;

@@ -108,21 +108,41 @@ async fn one_way(
     Ok(())
 }
 
+/// Reads what the socket has. A short read means the socket is drained, so its readiness is
+/// cleared at once (as tokio's own `poll_read` does) instead of paying for an `EAGAIN` read.
 async fn read(src: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let len = buf.len();
     loop {
-        match src.try_read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => src.readable().await?,
-            other => return other,
+        let mut got = None;
+        let r = src.try_io(Interest::READABLE, || {
+            let n = rustix::io::read(src, &mut *buf).map_err(io::Error::from)?;
+            got = Some(n);
+            if n > 0 && n < len { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
+        });
+        match (r, got) {
+            (_, Some(n)) => return Ok(n),
+            (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => src.readable().await?,
+            (r, None) => return r,
         }
     }
 }
 
+/// Writes all of `data`; a short write means the socket buffer is full, so readiness is
+/// cleared at once and the next attempt waits for room.
 async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
     while !data.is_empty() {
-        match dst.try_write(data) {
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
-            Err(e) => return Err(e),
+        let len = data.len();
+        let mut put = None;
+        let r = dst.try_io(Interest::WRITABLE, || {
+            let n = rustix::io::write(dst, data).map_err(io::Error::from)?;
+            put = Some(n);
+            if n < len { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
+        });
+        match (r, put) {
+            (_, Some(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            (_, Some(n)) => data = &data[n..],
+            (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
+            (r, None) => return r.map(|_| ()),
         }
     }
     Ok(())
@@ -133,12 +153,17 @@ const SPLICE: SpliceFlags = SpliceFlags::MOVE.union(SpliceFlags::NONBLOCK);
 /// Moves what the socket has (up to the pipe's capacity) into the (empty) pipe.
 async fn splice_in(src: &TcpStream, p: &Pipe) -> io::Result<usize> {
     loop {
+        let mut got = None;
         let r = src.try_io(Interest::READABLE, || {
-            rustix::pipe::splice(src, None, &p.write, None, p.capacity, SPLICE).map_err(io::Error::from)
+            let n = rustix::pipe::splice(src, None, &p.write, None, p.capacity, SPLICE).map_err(io::Error::from)?;
+            got = Some(n);
+            // Less than asked: the socket is drained (as in `read`).
+            if n > 0 && n < p.capacity { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
         });
-        match r {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => src.readable().await?,
-            other => return other,
+        match (r, got) {
+            (_, Some(n)) => return Ok(n),
+            (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => src.readable().await?,
+            (r, None) => return r,
         }
     }
 }
@@ -146,14 +171,18 @@ async fn splice_in(src: &TcpStream, p: &Pipe) -> io::Result<usize> {
 /// Moves `n` bytes from the pipe into the socket.
 async fn splice_out(p: &Pipe, dst: &TcpStream, mut n: usize) -> io::Result<()> {
     while n > 0 {
+        let mut put = None;
         let r = dst.try_io(Interest::WRITABLE, || {
-            rustix::pipe::splice(&p.read, None, dst, None, n, SPLICE).map_err(io::Error::from)
+            let m = rustix::pipe::splice(&p.read, None, dst, None, n, SPLICE).map_err(io::Error::from)?;
+            put = Some(m);
+            // Less than asked: the socket buffer is full (as in `write_all`).
+            if m < n { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(m) }
         });
-        match r {
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-            Ok(m) => n -= m,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
-            Err(e) => return Err(e),
+        match (r, put) {
+            (_, Some(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            (_, Some(m)) => n -= m,
+            (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
+            (r, None) => return r.map(|_| ()),
         }
     }
     Ok(())

@@ -13,6 +13,7 @@ use super::balancer::EndpointPool;
 use super::pump::PumpConfig;
 use super::tcp::{ConnShared, accept_loop};
 use super::udp::serve_udp;
+use super::workers::{Workers, tcp_listener, udp_socket};
 use super::{
     Protocol, ProxyBackend, ProxyConfig, ProxyError, ProxyMetrics, ServiceCounters, ServicePortKey, ServicePortRule,
 };
@@ -20,8 +21,11 @@ use super::{
 /// Forwards every frontend through a tokio listener: TCP connections round-robin (or by client
 /// IP) to the ready endpoints, bulk data by splice(2); UDP per client flow.
 ///
-/// Must be programmed from inside a tokio runtime (its listeners are tasks of that runtime).
+/// With [`ProxyConfig::workers`] > 0 it forwards on its own threads (one listener per worker
+/// and frontend); with 0 it must be programmed from inside a tokio runtime and its listeners
+/// are tasks of that runtime.
 pub struct UserspaceBackend {
+    workers: Option<Workers>,
     shared: Arc<ConnShared>,
     metrics: Arc<ProxyMetrics>,
     udp_idle: Duration,
@@ -32,12 +36,12 @@ struct Served {
     rule: ServicePortRule,
     pool: Arc<EndpointPool>,
     counters: ServiceCounters,
-    listeners: HashMap<SocketAddr, AbortHandle>,
+    listeners: HashMap<SocketAddr, Vec<AbortHandle>>,
 }
 
 impl Drop for Served {
     fn drop(&mut self) {
-        for h in self.listeners.values() {
+        for h in self.listeners.values().flatten() {
             h.abort();
         }
         self.pool.close_all();
@@ -52,7 +56,14 @@ impl UserspaceBackend {
             pump: PumpConfig { splice: config.splice, pipe_size: config.pipe_size, buffer_size: config.buffer_size },
             connect_timeout: config.connect_timeout,
         };
+        let workers = match config.workers {
+            0 => None,
+            n => Workers::start(n)
+                .inspect_err(|e| tracing::warn!(error = %e, "proxy workers not started; using the caller's runtime"))
+                .ok(),
+        };
         UserspaceBackend {
+            workers,
             shared: Arc::new(shared),
             metrics,
             udp_idle: config.udp_idle_timeout,
@@ -64,31 +75,39 @@ impl UserspaceBackend {
         self.served.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Binds one frontend and starts its task.
-    fn listen(&self, rt: &Handle, addr: SocketAddr, s: &Served) -> Result<AbortHandle, ProxyError> {
+    /// Binds one frontend (once per runtime) and starts its tasks.
+    fn listen(&self, runtimes: &[Handle], addr: SocketAddr, s: &Served) -> Result<Vec<AbortHandle>, ProxyError> {
         let bind_err = |source| ProxyError::Bind { addr, source };
-        let _guard = rt.enter();
-        let (pool, counters, shared) = (s.pool.clone(), s.counters.clone(), self.shared.clone());
-        match s.rule.key.protocol {
-            Protocol::Tcp => {
-                let std = std::net::TcpListener::bind(addr).map_err(bind_err)?;
-                std.set_nonblocking(true).map_err(bind_err)?;
-                let listener = tokio::net::TcpListener::from_std(std).map_err(bind_err)?;
-                Ok(rt.spawn(accept_loop(listener, pool, counters, shared)).abort_handle())
-            }
-            Protocol::Udp => {
-                let std = std::net::UdpSocket::bind(addr).map_err(bind_err)?;
-                std.set_nonblocking(true).map_err(bind_err)?;
-                let socket = tokio::net::UdpSocket::from_std(std).map_err(bind_err)?;
-                Ok(rt.spawn(serve_udp(socket, pool, counters, shared, self.udp_idle)).abort_handle())
-            }
+        let shared_port = runtimes.len() > 1;
+        let mut tasks = Vec::with_capacity(runtimes.len());
+        for rt in runtimes {
+            let _guard = rt.enter();
+            let (pool, counters, shared) = (s.pool.clone(), s.counters.clone(), self.shared.clone());
+            let task = match s.rule.key.protocol {
+                Protocol::Tcp => {
+                    let listener =
+                        tokio::net::TcpListener::from_std(tcp_listener(addr, shared_port).map_err(bind_err)?)
+                            .map_err(bind_err)?;
+                    rt.spawn(accept_loop(listener, pool, counters, shared))
+                }
+                Protocol::Udp => {
+                    let socket = tokio::net::UdpSocket::from_std(udp_socket(addr, shared_port).map_err(bind_err)?)
+                        .map_err(bind_err)?;
+                    rt.spawn(serve_udp(socket, pool, counters, shared, self.udp_idle))
+                }
+            };
+            tasks.push(task.abort_handle());
         }
+        Ok(tasks)
     }
 }
 
 impl ProxyBackend for UserspaceBackend {
     fn upsert(&self, rule: ServicePortRule) -> Result<(), ProxyError> {
-        let rt = Handle::try_current().map_err(|_| ProxyError::NoRuntime)?;
+        let runtimes: Vec<Handle> = match &self.workers {
+            Some(w) => w.handles().to_vec(),
+            None => vec![Handle::try_current().map_err(|_| ProxyError::NoRuntime)?],
+        };
         let mut served = self.lock();
         let s = served.entry(rule.key.clone()).or_insert_with(|| Served {
             counters: self.metrics.service(&rule.key),
@@ -98,10 +117,10 @@ impl ProxyBackend for UserspaceBackend {
         });
         // Endpoints first, so a frontend bound below never sees the old set.
         s.pool.set(&rule.backends, rule.affinity);
-        s.listeners.retain(|addr, h| {
+        s.listeners.retain(|addr, tasks| {
             let keep = rule.frontends.contains(addr);
             if !keep {
-                h.abort();
+                tasks.iter().for_each(AbortHandle::abort);
             }
             keep
         });
@@ -111,7 +130,7 @@ impl ProxyBackend for UserspaceBackend {
             if s.listeners.contains_key(&addr) {
                 continue;
             }
-            match self.listen(&rt, addr, s) {
+            match self.listen(&runtimes, addr, s) {
                 Ok(h) => {
                     s.listeners.insert(addr, h);
                 }
