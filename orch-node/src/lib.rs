@@ -6,10 +6,13 @@
 //! - [`agent`]: the [`NodeAgent`]: node registration and heartbeats, one
 //!   worker per pod bound to the node, probes, restart backoff, status, and a log endpoint.
 //! - [`probe`]: the pure probe state machine and the probe checks.
+//! - [`proxy`]: the service proxy (ClusterIP, NodePort and LoadBalancer addresses to ready
+//!   endpoints) behind the [`ProxyBackend`](proxy::ProxyBackend) trait.
 
 pub mod agent;
 mod backoff;
 pub mod probe;
+pub mod proxy;
 pub mod runtime;
 
 pub use agent::{AgentConfig, AgentHandle, NodeAgent};

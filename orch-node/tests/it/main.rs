@@ -9,3 +9,4 @@ mod docker_runtime;
 mod flaky_store;
 mod probes;
 mod process_runtime;
+mod proxy;
