@@ -10,6 +10,7 @@ use orch_core::kinds::{Pod, Service};
 use orch_core::store::{Api, DeleteOptions, ListParams, WriteOptions};
 use orch_core::{KindRegistry, ObjectStore, manifest};
 use orch_node::runtime::{ProcessConfig, ProcessRuntime};
+use orch_node::proxy::{ProxyConfig, ServiceProxy};
 use orch_node::{AgentConfig, AgentHandle, NodeAgent};
 use orch_store::Registry;
 use orch_tests::{ControlPlane, ControlPlaneConfig, wait_for};
@@ -83,7 +84,10 @@ pub async fn run(args: &Args, started: Instant) -> Result<(), Error> {
         agents.push(NodeAgent::new(config, store.clone(), Arc::new(runtime)).start().await?);
     }
     wait_for("3 nodes Ready", Duration::from_secs(10), || ready_nodes(store.clone(), 3)).await?;
-    step(started, "scheduler, controllers and 3 node agents running; all nodes Ready");
+    // One service proxy for the host, serving every node address on it.
+    let node_ips = (1..=3u8).map(|i| std::net::IpAddr::V4(Ipv4Addr::new(127, 1, 0, i)));
+    let proxy = ServiceProxy::new(ProxyConfig::default().node_addresses(node_ips)).spawn(store.clone());
+    step(started, "scheduler, controllers, 3 node agents and the service proxy running; all nodes Ready");
 
     let outcome = demo(&store, started).await;
     if let Err(e) = &outcome {
@@ -97,6 +101,7 @@ pub async fn run(args: &Args, started: Instant) -> Result<(), Error> {
         let _ = tokio::signal::ctrl_c().await;
     }
     shutdown(&store, agents, started).await;
+    drop(proxy);
     cp.stop().await;
     api.shutdown().await;
     let _ = std::fs::remove_dir_all(&state_dir);
@@ -150,8 +155,8 @@ async fn demo(store: &Arc<dyn ObjectStore>, started: Instant) -> Result<(), Erro
     let node_port = svc.spec.ports.first().and_then(|p| p.node_port).ok_or("the Service has no NodePort")?;
     let cluster_ip = svc.spec.cluster_ip.clone().unwrap_or_default();
     step(started, &format!("Service hello: ClusterIP {cluster_ip}:80, NodePort {node_port} on every node address"));
-    for (i, target) in ["127.1.0.1", "127.1.0.2", "127.1.0.3"].iter().cycle().take(6).enumerate() {
-        let addr = format!("{target}:{node_port}");
+    let targets = [format!("{cluster_ip}:80"), format!("127.1.0.1:{node_port}"), format!("127.1.0.2:{node_port}")];
+    for (i, addr) in targets.iter().cycle().take(6).enumerate() {
         let answer = demo_server::get(&addr).await.map_err(|e| format!("request {i} to {addr}: {e}"))?;
         println!("           GET http://{addr}/ -> {answer}");
     }
