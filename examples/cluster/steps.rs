@@ -9,8 +9,8 @@ use orch_api::server::{ApiServer, ServerConfig, TlsSource};
 use orch_core::kinds::{Pod, Service};
 use orch_core::store::{Api, DeleteOptions, ListParams, WriteOptions};
 use orch_core::{KindRegistry, ObjectStore, manifest};
-use orch_node::runtime::{ProcessConfig, ProcessRuntime};
 use orch_node::proxy::{ProxyConfig, ServiceProxy};
+use orch_node::runtime::{ProcessConfig, ProcessRuntime};
 use orch_node::{AgentConfig, AgentHandle, NodeAgent};
 use orch_store::Registry;
 use orch_tests::{ControlPlane, ControlPlaneConfig, wait_for};
@@ -157,7 +157,7 @@ async fn demo(store: &Arc<dyn ObjectStore>, started: Instant) -> Result<(), Erro
     step(started, &format!("Service hello: ClusterIP {cluster_ip}:80, NodePort {node_port} on every node address"));
     let targets = [format!("{cluster_ip}:80"), format!("127.1.0.1:{node_port}"), format!("127.1.0.2:{node_port}")];
     for (i, addr) in targets.iter().cycle().take(6).enumerate() {
-        let answer = demo_server::get(&addr).await.map_err(|e| format!("request {i} to {addr}: {e}"))?;
+        let answer = demo_server::get(addr).await.map_err(|e| format!("request {i} to {addr}: {e}"))?;
         println!("           GET http://{addr}/ -> {answer}");
     }
     let victim = ready_pods(&pods).await.first().map(|p| p.0.clone()).ok_or("no pod to delete")?;

@@ -1,6 +1,6 @@
 //! Services end to end: a Deployment of real processes (the `orch-whoami` HTTP server, run by
-//! three node agents with the ProcessRuntime) behind a ClusterIP Service; the Endpoints follow
-//! readiness, deletion and replacement.
+//! three node agents with the ProcessRuntime) behind ClusterIP, NodePort and LoadBalancer
+//! Services served by the service proxy; traffic follows readiness, deletion and replacement.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use orch_core::ObjectStore;
 use orch_core::kinds::{Deployment, Endpoints, Pod};
 use orch_core::store::{Api, DeleteOptions, ListParams};
+use orch_node::proxy::{ProxyConfig, ServiceProxy};
 use orch_node::runtime::{ProcessConfig, ProcessRuntime};
 use orch_node::{AgentConfig, AgentHandle, NodeAgent};
 use orch_tests::{ControlPlane, ControlPlaneConfig, wait_for};
@@ -73,17 +74,49 @@ pub async fn ready_endpoints(store: &Arc<dyn ObjectStore>, name: &str) -> BTreeS
         .unwrap_or_default()
 }
 
+/// The replicas that answer `n` requests to `addr` (round-robin reaches each ready one).
+async fn answering(addr: &str, n: usize) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for _ in 0..n {
+        if let Ok(name) = get(addr, "/").await {
+            names.insert(name);
+        }
+    }
+    names
+}
+
+/// The pod names behind the ready endpoints of Service `whoami`.
+async fn ready_names(store: &Arc<dyn ObjectStore>) -> BTreeSet<String> {
+    let eps: Api<Endpoints> = Api::namespaced(store.clone(), "default");
+    eps.get("whoami")
+        .await
+        .map(|e| {
+            e.subsets
+                .iter()
+                .flat_map(|s| s.addresses.iter().filter_map(|a| a.target_ref.as_ref().and_then(|r| r.name.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn service(name: &str, type_: &str) -> orch_core::kinds::Service {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "default"},
+        "spec": {"type": type_, "selector": {"app": "whoami"}, "ports": [{"port": 80, "targetPort": "http"}]}}))
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn endpoints_follow_readiness_deletion_and_replacement_of_real_processes() {
+async fn services_route_to_ready_replicas_only_through_cluster_ip_node_port_and_load_balancer() {
     let cp = ControlPlane::start(ControlPlaneConfig::default()).await.unwrap();
     let store = cp.store();
     let (agents, _processes) = agents(store.clone(), "svc").await;
-    let svc: orch_core::kinds::Service = serde_json::from_value(serde_json::json!({
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "whoami", "namespace": "default"},
-        "spec": {"selector": {"app": "whoami"}, "ports": [{"port": 80, "targetPort": "http"}]}}))
-    .unwrap();
-    let svc = Api::namespaced(store.clone(), "default").create(&svc).await.unwrap();
-    assert!(svc.spec.cluster_ip.as_deref().is_some_and(|ip| ip.starts_with("127.")), "a ClusterIP was allocated");
+    let node_ips = (1..=3u8).map(|i| std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 1, 7, i)));
+    let proxy = ServiceProxy::new(ProxyConfig::default().node_addresses(node_ips)).spawn(store.clone());
+    let services: Api<orch_core::kinds::Service> = Api::namespaced(store.clone(), "default");
+    let cluster_ip = services.create(&service("whoami", "ClusterIP")).await.unwrap().spec.cluster_ip.unwrap();
+    let node_port = services.create(&service("whoami-np", "NodePort")).await.unwrap().spec.ports[0].node_port.unwrap();
+    services.create(&service("whoami-lb", "LoadBalancer")).await.unwrap();
     Api::<Deployment>::namespaced(store.clone(), "default").create(&deployment(3)).await.unwrap();
 
     if let Err(e) = wait_for("3 ready endpoints", Duration::from_secs(30), || {
@@ -101,45 +134,71 @@ async fn endpoints_follow_readiness_deletion_and_replacement_of_real_processes()
                 serde_json::to_string(&p.status).unwrap()
             );
         }
-        let eps: Api<Endpoints> = Api::namespaced(store.clone(), "default");
-        eprintln!("endpoints: {:?}", eps.get("whoami").await.map(|e| serde_json::to_string(&e).unwrap()));
         panic!("{e}");
     }
-    let eps = ready_endpoints(&store, "whoami").await;
-    let mut names = BTreeSet::new();
-    for ip in &eps {
-        names.insert(get(&format!("{ip}:{PORT}"), "/").await.unwrap());
+    let replicas = ready_names(&store).await;
+    let lb_ingress = |svc: orch_core::kinds::Service| {
+        svc.status.and_then(|st| st.load_balancer).and_then(|lb| lb.ingress.first().and_then(|i| i.ip.clone()))
+    };
+    wait_for("a LoadBalancer ingress address", Duration::from_secs(10), || {
+        let services = services.clone();
+        async move { services.get("whoami-lb").await.ok().and_then(lb_ingress).is_some() }
+    })
+    .await
+    .unwrap();
+    let lb_ip = lb_ingress(services.get("whoami-lb").await.unwrap()).unwrap();
+    let frontends = [
+        format!("{cluster_ip}:80"),
+        format!("127.1.7.1:{node_port}"),
+        format!("127.1.7.3:{node_port}"),
+        format!("{lb_ip}:80"),
+    ];
+    for addr in &frontends {
+        let seen = answering(addr, 6).await;
+        assert_eq!(seen, replicas, "requests through {addr} reach every replica");
     }
-    assert_eq!(names.len(), 3, "each endpoint is a different replica: {names:?}");
 
-    // A replica that turns not-ready leaves the endpoints; it comes back when ready again.
-    let first = eps.iter().next().unwrap().clone();
-    get(&format!("{first}:{PORT}"), "/unready").await.unwrap();
+    // A replica that turns not-ready stops receiving traffic.
+    let eps = ready_endpoints(&store, "whoami").await;
+    let first_ip = eps.iter().next().unwrap().clone();
+    let unready = get(&format!("{first_ip}:{PORT}"), "/").await.unwrap();
+    get(&format!("{first_ip}:{PORT}"), "/unready").await.unwrap();
     wait_for("the unready replica out of the endpoints", Duration::from_secs(20), || {
-        let (store, first) = (store.clone(), first.clone());
-        async move { !ready_endpoints(&store, "whoami").await.contains(&first) }
+        let (store, unready) = (store.clone(), unready.clone());
+        async move { !ready_names(&store).await.contains(&unready) }
     })
     .await
     .unwrap();
-    get(&format!("{first}:{PORT}"), "/ready").await.unwrap();
-
-    // A deleted replica is replaced; the endpoints end with three ready again, without it.
-    let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
-    let victim = pods
-        .list(&ListParams::default().labels("app=whoami"))
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .find(|p| p.status.pod_ip.as_deref() == Some(first.as_str()))
-        .expect("the pod behind the first endpoint");
-    pods.delete(victim.metadata.name.as_deref().unwrap(), &DeleteOptions::default()).await.unwrap();
-    wait_for("3 ready endpoints after the replacement", Duration::from_secs(30), || {
+    for addr in &frontends {
+        let seen = wait_answering_without(addr, &unready).await;
+        assert_eq!(seen.len(), 2, "through {addr}: only the two ready replicas answer: {seen:?}");
+    }
+    get(&format!("{first_ip}:{PORT}"), "/ready").await.unwrap();
+    wait_for("3 ready again", Duration::from_secs(20), || {
         let store = store.clone();
-        async move { ready_endpoints(&store, "whoami").await.len() == 3 }
+        async move { ready_names(&store).await.len() == 3 }
     })
     .await
     .unwrap();
+
+    // A deleted replica stops receiving traffic; its replacement starts receiving it.
+    let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
+    let victim = ready_names(&store).await.into_iter().next().unwrap();
+    pods.delete(&victim, &DeleteOptions::default()).await.unwrap();
+    wait_for("a replacement ready", Duration::from_secs(30), || {
+        let (store, victim) = (store.clone(), victim.clone());
+        async move {
+            let names = ready_names(&store).await;
+            names.len() == 3 && !names.contains(&victim)
+        }
+    })
+    .await
+    .unwrap();
+    let now = ready_names(&store).await;
+    for addr in &frontends {
+        let seen = wait_answering_without(addr, &victim).await;
+        assert_eq!(seen, now, "through {addr}: the replacement answers, the deleted replica does not");
+    }
 
     // Deleting the Deployment stops its processes (the agents see the pods go).
     Api::<Deployment>::namespaced(store.clone(), "default").delete("whoami", &Default::default()).await.unwrap();
@@ -149,8 +208,23 @@ async fn endpoints_follow_readiness_deletion_and_replacement_of_real_processes()
     })
     .await
     .unwrap();
+    drop(proxy);
     for a in agents {
         a.stop().await;
     }
     cp.stop().await;
+}
+
+/// Who answers through `addr` once the proxy has caught up with the endpoints (a change takes
+/// effect within one event; this waits for it rather than racing it).
+async fn wait_answering_without(addr: &str, gone: &str) -> BTreeSet<String> {
+    let mut seen = answering(addr, 6).await;
+    for _ in 0..50 {
+        if !seen.contains(gone) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = answering(addr, 6).await;
+    }
+    seen
 }
