@@ -84,10 +84,19 @@ impl ControlPlaneConfig {
 /// ```
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use orch_core::{Api, kinds::Namespace};
-/// let cp = orch_tests::ControlPlane::start(Default::default()).await?;
-/// let namespaces: Api<Namespace> = Api::all(cp.store());
-/// namespaces.get("kube-system").await?;
+/// use orch_core::{Api, ObjectMeta, kinds::{Container, Pod}};
+/// let mut cp = orch_tests::ControlPlane::start(Default::default()).await?;
+/// cp.add_fake_nodes(2).await?;
+/// let pods: Api<Pod> = Api::namespaced(cp.store(), "default");
+/// let mut pod = Pod { metadata: ObjectMeta::named("p"), ..Default::default() };
+/// pod.spec.containers.push(Container { name: "c".into(), image: "app".into(), ..Default::default() });
+/// pods.create(&pod).await?;
+/// // The scheduler binds it to a fake node, whose agent runs it.
+/// orch_tests::wait_for("the pod running", Duration::from_secs(10), || {
+///     let pods = pods.clone();
+///     async move { pods.get("p").await.is_ok_and(|p| p.status.phase.as_deref() == Some("Running")) }
+/// })
+/// .await?;
 /// cp.stop().await;
 /// # Ok(()) }
 /// ```
@@ -99,6 +108,7 @@ pub struct ControlPlane {
     stop: Latch,
     controllers: Option<tokio::task::JoinHandle<()>>,
     api: Option<RunningServer>,
+    nodes: Vec<orch_node::AgentHandle>,
 }
 
 impl ControlPlane {
@@ -161,7 +171,16 @@ impl ControlPlane {
         } else {
             None
         };
-        Ok(ControlPlane { registry: None, store, informers, scheduler, stop, controllers, api: None })
+        Ok(ControlPlane {
+            registry: None,
+            store,
+            informers,
+            scheduler,
+            stop,
+            controllers,
+            api: None,
+            nodes: Vec::new(),
+        })
     }
 
     /// The object store every component uses.
@@ -194,8 +213,33 @@ impl ControlPlane {
         Ok(url)
     }
 
+    /// Starts `count` simulated nodes: real node agents (`fake-0`, `fake-1`, ...) with the
+    /// `FakeRuntime`, whose containers start, turn ready and run without any process. Returns
+    /// the names of the nodes.
+    ///
+    /// # Errors
+    /// An agent that cannot register its node.
+    pub async fn add_fake_nodes(&mut self, count: usize) -> Result<Vec<String>, HarnessError> {
+        let mut names = Vec::with_capacity(count);
+        for _ in 0..count {
+            let name = format!("fake-{}", self.nodes.len());
+            let config = orch_node::AgentConfig::new(&name).log_port(None);
+            let runtime = Arc::new(orch_node::runtime::FakeRuntime::new(Default::default()));
+            let agent = orch_node::NodeAgent::new(config, self.store.clone(), runtime)
+                .start()
+                .await
+                .map_err(|e| HarnessError::Component { component: "fake node", message: e.to_string() })?;
+            self.nodes.push(agent);
+            names.push(name);
+        }
+        Ok(names)
+    }
+
     /// Stops everything it started.
     pub async fn stop(mut self) {
+        for node in self.nodes.drain(..) {
+            node.stop().await;
+        }
         if let Some(s) = self.scheduler.take() {
             s.stop();
         }

@@ -2,8 +2,10 @@
 //! Kubernetes, without binaries), and the cross-crate and end-to-end tests of orch.
 //!
 //! [`ControlPlane::start`] gives an in-process control plane with the real store semantics (the
-//! `Registry` over the in-memory store), the built-in controllers and the scheduler; add an API
-//! server on loopback with [`ControlPlane::serve_api`]. [`wait_for`] polls a condition.
+//! `Registry` over the in-memory store), the built-in controllers and the scheduler; add
+//! simulated nodes with [`ControlPlane::add_fake_nodes`] and an API server on loopback with
+//! [`ControlPlane::serve_api`]; [`wait_for`] polls a condition. Leave out the built-in
+//! controllers or scheduler to test your own in their place ([`ControlPlaneConfig`]).
 
 mod control_plane;
 mod wait;
