@@ -11,6 +11,7 @@ use orch_controllers::controllers::namespace::NamespaceController;
 use orch_controllers::controllers::node_ipam::{NodeIpamConfig, NodeIpamController};
 use orch_controllers::controllers::node_lifecycle::{NodeLifecycleConfig, NodeLifecycleController};
 use orch_controllers::controllers::replica_set::ReplicaSetController;
+use orch_controllers::leader::{LeaderElectionConfig, LeaderElector, TermEnd};
 use orch_controllers::manager::ControllerManager;
 use orch_controllers::{Controller, Informers, Latch, Runtime};
 use orch_core::kinds::{Pod, ReplicaSet};
@@ -18,6 +19,18 @@ use orch_core::runtime::{SystemClock, TokioSpawn};
 use orch_core::{ObjectStore, StoreError};
 use orch_sched::{PluginRegistry, Scheduler, SchedulerConfig};
 use orch_store::Registry;
+
+/// A leader election candidate for lease `name`.
+fn elector(
+    store: &Arc<dyn ObjectStore>,
+    name: &str,
+    identity: &str,
+    lease: std::time::Duration,
+) -> Result<LeaderElector, HarnessError> {
+    let config = LeaderElectionConfig::new(name, identity).timings(lease, lease * 2 / 3, lease / 6);
+    LeaderElector::new(store.clone(), config, Runtime::tokio())
+        .map_err(|e| HarnessError::Component { component: "leader election", message: e.to_string() })
+}
 
 /// Why the harness could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,11 +64,20 @@ pub struct ControlPlaneConfig {
     pub scheduler: bool,
     /// Node lifecycle timings (short ones make node-failure tests quick).
     pub node_lifecycle: NodeLifecycleConfig,
+    /// Run the controllers and the scheduler only while holding their leases (`orch-controller-manager`
+    /// and `orch-scheduler` in `kube-system`), as this candidate identity with this lease duration,
+    /// so several replicas can run and one leads.
+    pub leader_election: Option<(String, std::time::Duration)>,
 }
 
 impl Default for ControlPlaneConfig {
     fn default() -> Self {
-        ControlPlaneConfig { controllers: true, scheduler: true, node_lifecycle: NodeLifecycleConfig::default() }
+        ControlPlaneConfig {
+            controllers: true,
+            scheduler: true,
+            node_lifecycle: NodeLifecycleConfig::default(),
+            leader_election: None,
+        }
     }
 }
 
@@ -69,6 +91,13 @@ impl ControlPlaneConfig {
     /// Leaves the built-in controllers out (to test yours alone).
     pub fn without_controllers(mut self) -> Self {
         self.controllers = false;
+        self
+    }
+
+    /// Runs behind leader election as candidate `identity` with leases of `lease` (renewed within
+    /// two thirds of it, retried every sixth).
+    pub fn leader_election(mut self, identity: impl Into<String>, lease: std::time::Duration) -> Self {
+        self.leader_election = Some((identity.into(), lease));
         self
     }
 
@@ -105,6 +134,7 @@ pub struct ControlPlane {
     store: Arc<dyn ObjectStore>,
     informers: Informers,
     scheduler: Option<Scheduler>,
+    scheduler_task: Option<tokio::task::JoinHandle<()>>,
     stop: Latch,
     controllers: Option<tokio::task::JoinHandle<()>>,
     api: Option<RunningServer>,
@@ -152,30 +182,61 @@ impl ControlPlane {
                 .with(Controller::new(ipam, &informers))
                 .with(NodeLifecycleController::controller(&informers, config.node_lifecycle.clone()))
                 .with(Controller::new(lb, &informers));
+            let manager = match &config.leader_election {
+                Some((id, lease)) => manager.leader_election(elector(&store, "orch-controller-manager", id, *lease)?),
+                None => manager,
+            };
             let stop = stop.clone();
             Some(tokio::spawn(async move { manager.run(stop).await }))
         } else {
             None
         };
-        let scheduler = if config.scheduler {
-            let s = Scheduler::new(
-                store.clone(),
-                Arc::new(SystemClock),
-                Arc::new(TokioSpawn::current()),
-                SchedulerConfig::default(),
-                PluginRegistry::with_defaults(),
-            )
-            .map_err(|e| HarnessError::Component { component: "scheduler", message: e.to_string() })?;
-            s.start();
-            Some(s)
-        } else {
-            None
+        let new_scheduler = {
+            let store = store.clone();
+            move || {
+                Scheduler::new(
+                    store.clone(),
+                    Arc::new(SystemClock),
+                    Arc::new(TokioSpawn::current()),
+                    SchedulerConfig::default(),
+                    PluginRegistry::with_defaults(),
+                )
+                .map_err(|e| HarnessError::Component { component: "scheduler", message: e.to_string() })
+            }
         };
+        let (mut scheduler, mut scheduler_task) = (None, None);
+        match (&config.leader_election, config.scheduler) {
+            (_, false) => {}
+            (None, true) => {
+                let s = new_scheduler()?;
+                s.start();
+                scheduler = Some(s);
+            }
+            (Some((id, lease)), true) => {
+                new_scheduler()?;
+                let elector = elector(&store, "orch-scheduler", id, *lease)?;
+                let stop = stop.clone();
+                // A scheduler per term: it schedules only while this candidate leads.
+                scheduler_task = Some(tokio::spawn(async move {
+                    while elector.acquire(&stop).await {
+                        let Ok(s) = new_scheduler() else { return };
+                        s.start();
+                        let end = elector.hold(&stop).await;
+                        s.stop();
+                        if end == TermEnd::Stopped {
+                            elector.release().await;
+                            return;
+                        }
+                    }
+                }));
+            }
+        }
         Ok(ControlPlane {
             registry: None,
             store,
             informers,
             scheduler,
+            scheduler_task,
             stop,
             controllers,
             api: None,
@@ -246,6 +307,9 @@ impl ControlPlane {
         self.stop.set();
         if let Some(c) = self.controllers.take() {
             let _ = c.await;
+        }
+        if let Some(t) = self.scheduler_task.take() {
+            let _ = t.await;
         }
         if let Some(api) = self.api.take() {
             api.shutdown().await;
