@@ -1,6 +1,7 @@
 //! `ControlPlane`: store, built-in controllers and scheduler in one process, for tests.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use orch_api::server::{ApiServer, RunningServer, ServerConfig};
 use orch_controllers::controllers::deployment::DeploymentController;
@@ -138,7 +139,8 @@ pub struct ControlPlane {
     stop: Latch,
     controllers: Option<tokio::task::JoinHandle<()>>,
     api: Option<RunningServer>,
-    nodes: Vec<orch_node::AgentHandle>,
+    nodes: Vec<(String, orch_node::AgentHandle)>,
+    fake_nodes_made: usize,
 }
 
 impl ControlPlane {
@@ -241,6 +243,7 @@ impl ControlPlane {
             controllers,
             api: None,
             nodes: Vec::new(),
+            fake_nodes_made: 0,
         })
     }
 
@@ -283,22 +286,37 @@ impl ControlPlane {
     pub async fn add_fake_nodes(&mut self, count: usize) -> Result<Vec<String>, HarnessError> {
         let mut names = Vec::with_capacity(count);
         for _ in 0..count {
-            let name = format!("fake-{}", self.nodes.len());
-            let config = orch_node::AgentConfig::new(&name).log_port(None);
+            let name = format!("fake-{}", self.fake_nodes_made);
+            self.fake_nodes_made += 1;
+            // Frequent heartbeats, so short node lifecycle timings work in tests.
+            let config =
+                orch_node::AgentConfig::new(&name).log_port(None).heartbeat_interval(Duration::from_millis(300));
             let runtime = Arc::new(orch_node::runtime::FakeRuntime::new(Default::default()));
             let agent = orch_node::NodeAgent::new(config, self.store.clone(), runtime)
                 .start()
                 .await
                 .map_err(|e| HarnessError::Component { component: "fake node", message: e.to_string() })?;
-            self.nodes.push(agent);
+            self.nodes.push((name.clone(), agent));
             names.push(name);
         }
         Ok(names)
     }
 
+    /// Stops the agent of fake node `name`, as if its machine died: its Lease is no longer
+    /// renewed and its pods are no longer looked after. Returns whether there was such a node.
+    pub async fn kill_fake_node(&mut self, name: &str) -> bool {
+        match self.nodes.iter().position(|(n, _)| n == name) {
+            Some(i) => {
+                self.nodes.remove(i).1.stop().await;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Stops everything it started.
     pub async fn stop(mut self) {
-        for node in self.nodes.drain(..) {
+        for (_, node) in self.nodes.drain(..) {
             node.stop().await;
         }
         if let Some(s) = self.scheduler.take() {

@@ -1,5 +1,6 @@
 //! Cross-crate integration tests (one binary, a module per concern).
 
+mod failures;
 mod pod_logs;
 mod procs;
 mod remote_components;
