@@ -1,6 +1,8 @@
 //! `orch-whoami`: a tiny HTTP server for end-to-end tests. It listens on `$POD_IP:$PORT`
-//! (defaults 127.0.0.1:8080) and answers `GET /` with `$POD_NAME`, `GET /healthz` with 200 while
-//! ready, `GET /unready` by turning not-ready (so `/healthz` answers 503), `GET /ready` back.
+//! (defaults 127.0.0.1:8080) and answers `GET /` with `$POD_NAME` (and `$VERSION` when set),
+//! `GET /healthz` with 200 while ready, `GET /unready` by turning not-ready (so `/healthz`
+//! answers 503), `GET /ready` back. On SIGTERM it keeps serving for `$DRAIN_MS` (default 1500)
+//! milliseconds before it exits, as a well-behaved server drains while its endpoint is removed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +13,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn main() {
     let ip = std::env::var("POD_IP").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "8080".into());
-    let name = Arc::new(std::env::var("POD_NAME").unwrap_or_else(|_| "whoami".into()));
+    let mut name = std::env::var("POD_NAME").unwrap_or_else(|_| "whoami".into());
+    if let Ok(version) = std::env::var("VERSION") {
+        name = format!("{name} {version}");
+    }
+    let name = Arc::new(name);
+    let drain_ms: u64 = std::env::var("DRAIN_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500);
+    tokio::spawn(async move {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            term.recv().await;
+            tokio::time::sleep(std::time::Duration::from_millis(drain_ms)).await;
+            std::process::exit(0);
+        }
+    });
     let listener = match tokio::net::TcpListener::bind(format!("{ip}:{port}")).await {
         Ok(l) => l,
         Err(e) => {

@@ -4,4 +4,5 @@ mod failures;
 mod pod_logs;
 mod procs;
 mod remote_components;
+mod rollout;
 mod services;

@@ -44,3 +44,10 @@ impl Drop for ProcessGuard {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Tests whose processes and proxies bind the same loopback addresses (pod IPs from the first
+/// pod range, the first ClusterIPs, node ports on 127.1.7.x) take turns.
+pub async fn network_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}

@@ -108,6 +108,7 @@ fn service(name: &str, type_: &str) -> orch_core::kinds::Service {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_route_to_ready_replicas_only_through_cluster_ip_node_port_and_load_balancer() {
+    let _turn = crate::procs::network_turn().await;
     let cp = ControlPlane::start(ControlPlaneConfig::default()).await.unwrap();
     let store = cp.store();
     let (agents, _processes) = agents(store.clone(), "svc").await;
