@@ -39,3 +39,16 @@ pub async fn get(addr: &str) -> Result<String, String> {
     };
     tokio::time::timeout(std::time::Duration::from_secs(3), fut).await.map_err(|_| "no answer in 3 s".to_string())?
 }
+
+/// `get`, retried for up to 5 s: a Service starts answering once the proxy has seen its ready
+/// endpoints, which can trail the pods' readiness by a moment.
+pub async fn get_when_serving(addr: &str) -> Result<String, String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match get(addr).await {
+            Ok(body) => return Ok(body),
+            Err(e) if std::time::Instant::now() > deadline => return Err(format!("{addr}: {e}")),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+}

@@ -157,7 +157,7 @@ async fn demo(store: &Arc<dyn ObjectStore>, started: Instant) -> Result<(), Erro
     step(started, &format!("Service hello: ClusterIP {cluster_ip}:80, NodePort {node_port} on every node address"));
     let targets = [format!("{cluster_ip}:80"), format!("127.1.0.1:{node_port}"), format!("127.1.0.2:{node_port}")];
     for (i, addr) in targets.iter().cycle().take(6).enumerate() {
-        let answer = demo_server::get(addr).await.map_err(|e| format!("request {i} to {addr}: {e}"))?;
+        let answer = demo_server::get_when_serving(addr).await.map_err(|e| format!("request {i} to {addr}: {e}"))?;
         println!("           GET http://{addr}/ -> {answer}");
     }
     let victim = ready_pods(&pods).await.first().map(|p| p.0.clone()).ok_or("no pod to delete")?;
@@ -175,7 +175,7 @@ async fn demo(store: &Arc<dyn ObjectStore>, started: Instant) -> Result<(), Erro
     for (name, node, ip) in ready_pods(&pods).await {
         println!("           {name:<24} on {node}  pod IP {ip}");
     }
-    let answer = demo_server::get(&format!("127.1.0.1:{node_port}")).await?;
+    let answer = demo_server::get_when_serving(&format!("127.1.0.1:{node_port}")).await?;
     println!("           GET http://127.1.0.1:{node_port}/ -> {answer}");
     step(started, "demo complete");
     Ok(())

@@ -43,6 +43,9 @@ pub enum Part {
         /// Store the API server keeps on disk here (durable store) instead of in memory.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Use this etcd cluster (comma-separated URLs) as the store; needs `--features etcd`.
+        #[arg(long)]
+        etcd: Option<String>,
         /// Node agents to start.
         #[arg(long, default_value_t = 3)]
         nodes: u8,
@@ -61,6 +64,9 @@ pub enum Part {
         /// Durable store directory (else in memory).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// etcd cluster URLs, comma-separated (needs `--features etcd`).
+        #[arg(long)]
+        etcd: Option<String>,
     },
     /// A scheduler replica (leader-elected).
     Scheduler {
@@ -126,7 +132,9 @@ async fn main() {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        Part::Up { dir, listen, data_dir, nodes, demo } => up::run(&dir, listen, data_dir, nodes, demo).await,
+        Part::Up { dir, listen, data_dir, etcd, nodes, demo } => {
+            up::run(&dir, listen, data_dir, etcd, nodes, demo).await
+        }
         part => parts::run(part).await,
     };
     if let Err(e) = result {

@@ -35,6 +35,17 @@ pub fn client(dir: &Path, server: &str, who: &str) -> Result<Arc<dyn ObjectStore
     Ok(Arc::new(HttpClient::new(config)?))
 }
 
+#[cfg(feature = "etcd")]
+async fn etcd_store(urls: &str) -> Result<Arc<dyn orch_store::KvStore>, Error> {
+    let endpoints: Vec<&str> = urls.split(',').collect();
+    Ok(Arc::new(orch_store::etcd::EtcdKv::connect(&endpoints, Default::default()).await?))
+}
+
+#[cfg(not(feature = "etcd"))]
+async fn etcd_store(_urls: &str) -> Result<Arc<dyn orch_store::KvStore>, Error> {
+    Err("this build has no etcd backend: run with `cargo run --features etcd --example multiprocess`".into())
+}
+
 async fn until_ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
 }
@@ -42,11 +53,13 @@ async fn until_ctrl_c() {
 pub async fn run(part: Part) -> Result<(), Error> {
     match part {
         Part::Up { .. } => Err("`up` is not a part".into()),
-        Part::Apiserver { dir, listen, data_dir } => {
+        Part::Apiserver { dir, listen, data_dir, etcd } => {
             use orch_core::runtime::{SystemClock, TokioSpawn};
-            let kv: Arc<dyn orch_store::KvStore> = match data_dir {
-                Some(d) => Arc::new(orch_store::durable::DurableKv::open_default(d)?),
-                None => Arc::new(orch_store::mem::MemKv::new()),
+            let kv: Arc<dyn orch_store::KvStore> = match (data_dir, etcd) {
+                (Some(_), Some(_)) => return Err("choose --data-dir or --etcd, not both".into()),
+                (Some(d), None) => Arc::new(orch_store::durable::DurableKv::open_default(d)?),
+                (None, Some(urls)) => etcd_store(&urls).await?,
+                (None, None) => Arc::new(orch_store::mem::MemKv::new()),
             };
             let registry = orch_store::Registry::builder(kv, Arc::new(SystemClock), Arc::new(TokioSpawn::current()))
                 .build()

@@ -82,6 +82,7 @@ pub async fn run(
     dir: &Path,
     listen: SocketAddr,
     data_dir: Option<PathBuf>,
+    etcd: Option<String>,
     nodes: u8,
     demo: bool,
 ) -> Result<(), Error> {
@@ -96,6 +97,9 @@ pub async fn run(
     let mut api_args = vec![s("apiserver"), s("--dir"), d.clone(), s("--listen"), s(listen)];
     if let Some(data) = &data_dir {
         api_args.extend([s("--data-dir"), s(data.display())]);
+    }
+    if let Some(urls) = &etcd {
+        api_args.extend([s("--etcd"), urls.clone()]);
     }
     children.spawn(&dir, "apiserver", &api_args)?;
     let admin = client(&dir, &server, "admin")?;
@@ -195,7 +199,10 @@ async fn run_demo(admin: &Arc<dyn ObjectStore>, children: &mut Children) -> Resu
     let svc = Api::<Service>::namespaced(admin.clone(), "default").get("hello").await?;
     let port = svc.spec.ports.first().and_then(|p| p.node_port).ok_or("no NodePort")?;
     for ip in ["127.1.0.1", "127.1.0.2", "127.1.0.3"] {
-        println!("demo        GET http://{ip}:{port}/ -> {}", demo_server::get(&format!("{ip}:{port}")).await?);
+        println!(
+            "demo        GET http://{ip}:{port}/ -> {}",
+            demo_server::get_when_serving(&format!("{ip}:{port}")).await?
+        );
     }
     // Kill the leading scheduler; the other replica takes over and schedules the next pod.
     let leases: Api<Lease> = Api::namespaced(admin.clone(), "kube-system");
