@@ -36,6 +36,8 @@ fn exec_probe(script: &str) -> Probe {
         exec: Some(ExecAction { command: vec!["sh".into(), "-c".into(), script.into()] }),
         period_seconds: Some(1),
         failure_threshold: Some(1),
+        // Generous, so a loaded machine does not fail a probe by its timeout.
+        timeout_seconds: Some(5),
         ..Default::default()
     }
 }
@@ -120,7 +122,8 @@ async fn a_failing_liveness_probe_restarts_the_container() {
     let restarted = eventually("a restart", LONG, || async {
         get_pod(&store, "lively").await.filter(|p| {
             let c = &p.status.container_statuses[0];
-            c.restart_count == 1 && c.state.as_ref().is_some_and(|s| s.running.is_some())
+            // At least one restart (a loaded machine may time a probe out once more).
+            c.restart_count >= 1 && c.state.as_ref().is_some_and(|s| s.running.is_some())
         })
     })
     .await;
