@@ -4,16 +4,13 @@
 //! `cargo run --release --example bench_nodes` (scale with `BENCH_SCALE=0.1`). Prints progress
 //! and, last, one JSON line with the time and the peak resident memory.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use futures::future::join_all;
 use orch_core::kinds::{Container, Pod};
 use orch_core::runtime::{SystemClock, TokioSpawn};
-use orch_core::store::{ListParams, WatchEvent, WatchParams};
-use orch_core::{Api, DynamicObject, ObjectMeta, ObjectStore, Resource};
+use orch_core::{Api, ObjectMeta, ObjectStore};
 use orch_node::agent::{AgentConfig, NodeAgent};
 use orch_node::runtime::FakeRuntime;
 use orch_store::{Registry, RegistryConfig};
@@ -23,18 +20,6 @@ fn pod(i: usize, node: usize) -> Pod {
     p.spec.node_name = Some(format!("node-{node}"));
     p.spec.containers.push(Container { name: "c".into(), image: "fake".into(), ..Default::default() });
     p
-}
-
-/// Peak resident set size of this process in MiB (`VmHWM`).
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -66,47 +51,9 @@ async fn main() {
     }
     eprintln!("{nodes} agents registered in {:.2}s", t_agents.elapsed().as_secs_f64());
 
-    // Count pods as they turn Running and Ready, from one raw watch over all pods (no typed
-    // decoding; relisting should the store close the watch for falling behind).
+    // Count pods as they turn Running and Ready.
     let api: Api<Pod> = Api::namespaced(store.clone(), "default");
-    let (done_tx, mut done_rx) = tokio::sync::watch::channel(0usize);
-    let counter_store = store.clone();
-    let counter = tokio::spawn(async move {
-        let rt = Pod::resource_type();
-        let is_running = |p: &DynamicObject| {
-            let status = p.status();
-            let phase = status.and_then(|s| s.get("phase")).and_then(|v| v.as_str());
-            let ready = status.and_then(|s| s.get("conditions")).and_then(|c| c.as_array()).is_some_and(|cs| {
-                cs.iter().any(|c| {
-                    c.get("type").and_then(|t| t.as_str()) == Some("Ready")
-                        && c.get("status").and_then(|t| t.as_str()) == Some("True")
-                })
-            });
-            phase == Some("Running") && ready
-        };
-        loop {
-            let Ok(list) = counter_store.list(&rt, Some("default"), &ListParams::default()).await else { continue };
-            let mut running: HashSet<String> =
-                list.items.iter().filter(|p| is_running(p)).map(|p| p.name().to_owned()).collect();
-            done_tx.send_replace(running.len());
-            let params = WatchParams::default().from_version(list.resource_version);
-            let Ok(mut events) = counter_store.watch(&rt, Some("default"), &params).await else { continue };
-            while let Some(ev) = events.next().await {
-                match ev {
-                    WatchEvent::Added(p) | WatchEvent::Modified(p)
-                        if is_running(&p) && running.insert(p.name().to_owned()) =>
-                    {
-                        done_tx.send_replace(running.len());
-                    }
-                    WatchEvent::Error(e) => {
-                        eprintln!("  (counting watch closed: {e}; relisting)");
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-        }
-    });
+    let (mut done_rx, counter) = orch_examples::count_running_pods(store.clone(), "default");
 
     let start = Instant::now();
     for chunk in (0..pods_total).collect::<Vec<_>>().chunks(500) {
@@ -123,24 +70,12 @@ async fn main() {
     }
     let created = start.elapsed().as_secs_f64();
     eprintln!("{pods_total} pods created in {created:.2}s");
-    let mut last_report = Instant::now();
-    loop {
-        let n = *done_rx.borrow_and_update();
-        if n >= pods_total {
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(300) {
-            eprintln!("timed out with {n} of {pods_total} pods running");
-            std::process::exit(1);
-        }
-        if last_report.elapsed() > Duration::from_secs(1) {
-            eprintln!("  {n:>6} pods running after {:.1}s", start.elapsed().as_secs_f64());
-            last_report = Instant::now();
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(100), done_rx.changed()).await;
+    if let Err(n) = orch_examples::wait_for_count(&mut done_rx, pods_total, start, Duration::from_secs(300)).await {
+        eprintln!("timed out with {n} of {pods_total} pods running");
+        std::process::exit(1);
     }
     let seconds = start.elapsed().as_secs_f64();
-    let rss = peak_rss_mib();
+    let rss = orch_examples::peak_rss_mib();
     eprintln!("all {pods_total} pods Running after {seconds:.2}s; peak RSS {rss:.0} MiB");
     counter.abort();
     for a in agents {

@@ -1,1 +1,99 @@
-//! Shared helpers for the orch examples.
+//! Shared helpers for the orch examples and benchmarks.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use orch_core::kinds::Pod;
+use orch_core::store::{ListParams, WatchEvent, WatchParams};
+use orch_core::{DynamicObject, ObjectStore, Resource};
+
+/// Peak resident set size of this process in MiB (`VmHWM` of `/proc/self/status`).
+pub fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+fn is_running(p: &DynamicObject) -> bool {
+    let status = p.status();
+    let phase = status.and_then(|s| s.get("phase")).and_then(|v| v.as_str());
+    let ready = status.and_then(|s| s.get("conditions")).and_then(|c| c.as_array()).is_some_and(|cs| {
+        cs.iter().any(|c| {
+            c.get("type").and_then(|t| t.as_str()) == Some("Ready")
+                && c.get("status").and_then(|t| t.as_str()) == Some("True")
+        })
+    });
+    phase == Some("Running") && ready
+}
+
+/// Counts the pods of `namespace` that are Running and Ready, from one raw watch (no typed
+/// decoding; relisting should the store close the watch for falling behind). The count is
+/// published on the returned channel; the task runs until aborted.
+pub fn count_running_pods(
+    store: Arc<dyn ObjectStore>,
+    namespace: &str,
+) -> (tokio::sync::watch::Receiver<usize>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = tokio::sync::watch::channel(0usize);
+    let ns = namespace.to_string();
+    let task = tokio::spawn(async move {
+        let rt = Pod::resource_type();
+        loop {
+            let Ok(list) = store.list(&rt, Some(&ns), &ListParams::default()).await else {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            let mut running: HashSet<String> =
+                list.items.iter().filter(|p| is_running(p)).map(|p| p.name().to_owned()).collect();
+            tx.send_replace(running.len());
+            let params = WatchParams::default().from_version(list.resource_version);
+            let Ok(mut events) = store.watch(&rt, Some(&ns), &params).await else { continue };
+            while let Some(ev) = events.next().await {
+                match ev {
+                    WatchEvent::Added(p) | WatchEvent::Modified(p)
+                        if is_running(&p) && running.insert(p.name().to_owned()) =>
+                    {
+                        tx.send_replace(running.len());
+                    }
+                    WatchEvent::Error(e) => {
+                        eprintln!("  (counting watch closed: {e}; relisting)");
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    });
+    (rx, task)
+}
+
+/// Waits until `count` reaches `want`, printing progress every second; `Err` with the count
+/// reached after `limit`.
+pub async fn wait_for_count(
+    count: &mut tokio::sync::watch::Receiver<usize>,
+    want: usize,
+    start: Instant,
+    limit: Duration,
+) -> Result<(), usize> {
+    let mut last_report = Instant::now();
+    loop {
+        let n = *count.borrow_and_update();
+        if n >= want {
+            return Ok(());
+        }
+        if start.elapsed() > limit {
+            return Err(n);
+        }
+        if last_report.elapsed() > Duration::from_secs(1) {
+            eprintln!("  {n:>6} pods running after {:.1}s", start.elapsed().as_secs_f64());
+            last_report = Instant::now();
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(100), count.changed()).await;
+    }
+}
