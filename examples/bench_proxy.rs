@@ -178,7 +178,21 @@ fn wrk(addr: &str, secs: u64, conns: u64) -> WrkResult {
     WrkResult { rps, p50_us, p99_us }
 }
 
-fn start_haproxy() -> (Child, std::path::PathBuf) {
+/// The HAProxy child and its config file, removed even when the benchmark panics.
+struct HaProxy {
+    child: Child,
+    config: std::path::PathBuf,
+}
+
+impl Drop for HaProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
+
+fn start_haproxy() -> HaProxy {
     let cfg = format!(
         "global\n  nbthread 2\n  maxconn 4096\n\
          defaults\n  mode tcp\n  option splice-auto\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\
@@ -196,7 +210,7 @@ fn start_haproxy() -> (Child, std::path::PathBuf) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("starting haproxy");
-    (child, path)
+    HaProxy { child, config: path }
 }
 
 /// Waits until `addr` answers an HTTP request.
@@ -261,7 +275,7 @@ fn main() {
         println!("proxy: {} worker threads, pipes of {} KiB", config.workers, config.pipe_size / 1024);
         ServiceProxy::new(config).spawn(store)
     });
-    let (mut haproxy, cfg_path) = start_haproxy();
+    let haproxy = start_haproxy();
     let client_rt = runtime(1);
     let direct_addr = format!("{BACKEND_IP}:{HTTP_PORT}");
     let proxy_addr = format!("{PROXY_IP}:80");
@@ -299,7 +313,9 @@ fn main() {
     let mut bulk_runs: Vec<Vec<f64>> = vec![Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..rounds {
         for (i, addr) in bulk_addrs.iter().enumerate() {
-            bulk_runs[i].push(client_rt.block_on(bulk_send(addr, bulk_mib)));
+            let mib_s = client_rt.block_on(bulk_send(addr, bulk_mib));
+            println!("  {addr:20} {mib_s:>8.0} MiB/s");
+            bulk_runs[i].push(mib_s);
         }
     }
     println!("  runs (MiB/s): direct {:.0?} proxy {:.0?} haproxy {:.0?}", bulk_runs[0], bulk_runs[1], bulk_runs[2]);
@@ -310,9 +326,7 @@ fn main() {
         "  direct   {bulk_direct:>8.0} MiB/s\n  proxy    {bulk_proxy:>8.0} MiB/s\n  haproxy  {bulk_haproxy:>8.0} MiB/s"
     );
 
-    let _ = haproxy.kill();
-    let _ = haproxy.wait();
-    let _ = std::fs::remove_file(cfg_path);
+    drop(haproxy);
 
     let rps_vs_haproxy = proxy.rps / haproxy_r.rps;
     let proxy_added = proxy.p50_us - direct.p50_us;

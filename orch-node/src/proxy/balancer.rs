@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 
 use super::Affinity;
 
@@ -14,23 +14,39 @@ use super::Affinity;
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     pub(crate) addr: SocketAddr,
-    gone: watch::Sender<bool>,
+    /// One sender per open connection; `None` once the endpoint is gone.
+    watchers: Mutex<Option<Vec<oneshot::Sender<()>>>>,
 }
 
 impl Endpoint {
     fn new(addr: SocketAddr) -> Arc<Endpoint> {
-        Arc::new(Endpoint { addr, gone: watch::Sender::new(false) })
+        Arc::new(Endpoint { addr, watchers: Mutex::new(Some(Vec::new())) })
     }
 
-    /// Resolves once the endpoint has left the pool (at once if it already has).
-    pub(crate) async fn gone(&self) {
-        let mut rx = self.gone.subscribe();
-        // The sender lives as long as `self`, so `wait_for` only ends when the flag is set.
-        let _ = rx.wait_for(|g| *g).await;
+    /// A signal that resolves once the endpoint has left the pool (at once if it already has).
+    ///
+    /// Each connection gets its own channel, so waiting costs nothing shared per wake-up.
+    pub(crate) fn gone(&self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = w.as_mut() {
+            // Drop the senders of connections that ended, once the list has doubled.
+            if list.len() >= 64 && list.len().is_power_of_two() {
+                list.retain(|s| !s.is_closed());
+            }
+            list.push(tx);
+        }
+        rx
     }
 
     fn mark_gone(&self) {
-        self.gone.send_replace(true);
+        // Dropping the senders resolves every receiver.
+        self.watchers.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    #[cfg(test)]
+    fn is_gone(&self) -> bool {
+        self.watchers.lock().unwrap_or_else(|p| p.into_inner()).is_none()
     }
 }
 
@@ -170,8 +186,8 @@ mod tests {
         let a = pool.pick(CLIENT, Instant::now(), 0).unwrap();
         let b = pool.pick(CLIENT, Instant::now(), 0).unwrap();
         pool.set(&[a.addr], Affinity::None);
-        assert!(!*a.gone.borrow());
-        assert!(*b.gone.borrow());
+        assert!(!a.is_gone());
+        assert!(b.is_gone());
         assert!(Arc::ptr_eq(&pool.pick(CLIENT, Instant::now(), 0).unwrap(), &a));
     }
 

@@ -7,7 +7,7 @@
 //! descriptor left, a socket type splice refuses) the direction keeps copying.
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
 use prometheus_client::metrics::counter::Counter;
@@ -71,27 +71,8 @@ async fn one_way(
     fds: &Arc<Semaphore>,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; cfg.buffer_size.max(1024)];
-    let mut pipe: Option<Pipe> = None;
     let mut may_splice = cfg.splice;
     loop {
-        if let Some(p) = &pipe {
-            match splice_in(src, p).await {
-                Ok(0) => break,
-                Ok(n) => {
-                    splice_out(p, dst, n).await?;
-                    bytes.inc_by(n as u64);
-                    spliced.inc_by(n as u64);
-                    continue;
-                }
-                // The kernel refuses to splice these sockets: copy from now on (the pipe is empty).
-                Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-                    pipe = None;
-                    may_splice = false;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        }
         let n = read(src, &mut buf).await?;
         if n == 0 {
             break;
@@ -99,8 +80,15 @@ async fn one_way(
         write_all(dst, &buf[..n]).await?;
         bytes.inc_by(n as u64);
         if n == buf.len() && may_splice {
-            pipe = Pipe::open(cfg, fds);
-            may_splice = pipe.is_some();
+            let Some(pipe) = Pipe::open(cfg, fds) else {
+                may_splice = false;
+                continue;
+            };
+            match splice_loop(src, dst, &pipe, bytes, spliced).await? {
+                SpliceEnd::Eof => break,
+                // The kernel refuses to splice these sockets: copy from now on.
+                SpliceEnd::Unsupported => may_splice = false,
+            }
         }
     }
     // Pass the EOF on; the other direction may still be running.
@@ -150,40 +138,98 @@ async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
 
 const SPLICE: SpliceFlags = SpliceFlags::MOVE.union(SpliceFlags::NONBLOCK);
 
-/// Moves what the socket has (up to the pipe's capacity) into the (empty) pipe.
-async fn splice_in(src: &TcpStream, p: &Pipe) -> io::Result<usize> {
+/// How a spliced direction ended.
+enum SpliceEnd {
+    /// The source reached EOF and every byte was delivered.
+    Eof,
+    /// splice(2) is not supported for these sockets; nothing was moved.
+    Unsupported,
+}
+
+/// Moves bytes socket → pipe → socket until EOF, pulling more in whenever some went out, so
+/// the receiving and sending sides overlap.
+///
+/// Readiness is subtle here: with data in the pipe, `EAGAIN` from the inbound splice may mean
+/// "pipe full" rather than "socket empty", so those attempts bypass tokio's readiness tracking
+/// and the loop then waits only for the outbound socket. The source's readiness is consulted
+/// (and cleared by `EAGAIN`) only while the pipe is empty, where `EAGAIN` means "no data".
+async fn splice_loop(
+    src: &TcpStream,
+    dst: &TcpStream,
+    p: &Pipe,
+    bytes: &Counter,
+    spliced: &Counter,
+) -> io::Result<SpliceEnd> {
+    let (mut in_pipe, mut eof, mut moved) = (0usize, false, false);
     loop {
-        let mut got = None;
-        let r = src.try_io(Interest::READABLE, || {
-            let n = rustix::pipe::splice(src, None, &p.write, None, p.capacity, SPLICE).map_err(io::Error::from)?;
-            got = Some(n);
-            // Less than asked: the socket is drained (as in `read`).
-            if n > 0 && n < p.capacity { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
-        });
-        match (r, got) {
-            (_, Some(n)) => return Ok(n),
-            (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => src.readable().await?,
-            (r, None) => return r,
+        let mut progressed = false;
+        let room = p.capacity.saturating_sub(in_pipe);
+        // A zero-length splice returns 0, which must not be mistaken for EOF.
+        if !eof && room > 0 {
+            let r = if in_pipe == 0 {
+                ready_splice(src, Interest::READABLE, src, &p.write, room)
+            } else {
+                raw_splice(src, &p.write, room)
+            };
+            match r {
+                Ok(Some(0)) => eof = true,
+                Ok(Some(n)) => (in_pipe, progressed, moved) = (in_pipe + n, true, true),
+                Ok(None) => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidInput && !moved => return Ok(SpliceEnd::Unsupported),
+                Err(e) => return Err(e),
+            }
+        }
+        if in_pipe > 0 {
+            match ready_splice(dst, Interest::WRITABLE, &p.read, dst, in_pipe) {
+                Ok(Some(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(Some(m)) => {
+                    (in_pipe, progressed) = (in_pipe - m, true);
+                    bytes.inc_by(m as u64);
+                    spliced.inc_by(m as u64);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if eof && in_pipe == 0 {
+            return Ok(SpliceEnd::Eof);
+        }
+        if progressed {
+            continue;
+        }
+        if in_pipe == 0 {
+            src.readable().await?;
+        } else {
+            dst.writable().await?;
         }
     }
 }
 
-/// Moves `n` bytes from the pipe into the socket.
-async fn splice_out(p: &Pipe, dst: &TcpStream, mut n: usize) -> io::Result<()> {
-    while n > 0 {
-        let mut put = None;
-        let r = dst.try_io(Interest::WRITABLE, || {
-            let m = rustix::pipe::splice(&p.read, None, dst, None, n, SPLICE).map_err(io::Error::from)?;
-            put = Some(m);
-            // Less than asked: the socket buffer is full (as in `write_all`).
-            if m < n { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(m) }
-        });
-        match (r, put) {
-            (_, Some(0)) => return Err(io::ErrorKind::WriteZero.into()),
-            (_, Some(m)) => n -= m,
-            (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
-            (r, None) => return r.map(|_| ()),
-        }
+/// One splice of up to `len` bytes, gated by `sock`'s readiness for `interest` (`Ok(None)`:
+/// would block, readiness cleared). Unlike plain reads and writes, a short splice says nothing
+/// about the socket (the kernel moves at most a few pipe buffers per call), so only `EAGAIN`
+/// clears the readiness.
+fn ready_splice(
+    sock: &TcpStream,
+    interest: Interest,
+    from: impl AsFd,
+    to: impl AsFd,
+    len: usize,
+) -> io::Result<Option<usize>> {
+    let r =
+        sock.try_io(interest, || rustix::pipe::splice(&from, None, &to, None, len, SPLICE).map_err(io::Error::from));
+    match r {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
     }
-    Ok(())
+}
+
+/// One splice outside tokio's readiness tracking (`Ok(None)` on `EAGAIN`).
+fn raw_splice(from: impl AsFd, to: impl AsFd, len: usize) -> io::Result<Option<usize>> {
+    match rustix::pipe::splice(&from, None, &to, None, len, SPLICE) {
+        Ok(n) => Ok(Some(n)),
+        Err(rustix::io::Errno::AGAIN) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

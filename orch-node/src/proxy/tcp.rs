@@ -84,9 +84,11 @@ async fn serve(
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     counters.active.inc();
+    let gone = endpoint.gone();
     let result = tokio::select! {
+        biased;
         r = pump(&client, &upstream, &shared.pump, &counters, &shared.fds) => r,
-        () = endpoint.gone() => Ok(()),
+        _ = gone => Ok(()),
     };
     if let Err(e) = result {
         counters.errors.inc();

@@ -101,6 +101,7 @@ async fn relay(
 ) {
     counters.active.inc();
     let mut buf = vec![0u8; 65536];
+    let mut gone = flow.endpoint.gone();
     loop {
         tokio::select! {
             d = rx.recv() => match d {
@@ -120,7 +121,7 @@ async fn relay(
             },
             // Recreated on every pass: any datagram either way restarts the idle timer.
             () = tokio::time::sleep(idle) => break,
-            () = flow.endpoint.gone() => break,
+            _ = &mut gone => break,
         }
     }
     counters.active.dec();

@@ -13,10 +13,12 @@ use orch_node::proxy::{ProxyConfig, ProxyHandle, ServiceProxy};
 use orch_store::Registry;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
 
 mod bulk;
+mod relist;
+mod udp;
 
 /// Waits (polling) until `f` yields a value; fails the test after a generous deadline.
 async fn eventually<T, Fut: Future<Output = Option<T>>>(what: &str, mut f: impl FnMut() -> Fut) -> T {
@@ -332,40 +334,6 @@ async fn named_target_port_resolves_through_the_endpoints_port_name() {
     )
     .await;
     assert_eq!(eventually("named port", || who("127.192.0.9:80")).await, "127.64.9.1:8181");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn udp_datagrams_reach_an_endpoint_and_replies_come_back() {
-    let backend = UdpSocket::bind("127.64.10.1:5353").await.unwrap();
-    let echo = tokio::spawn(async move {
-        let mut buf = [0u8; 1500];
-        loop {
-            let Ok((n, from)) = backend.recv_from(&mut buf).await else { return };
-            let mut reply = b"echo:".to_vec();
-            reply.extend_from_slice(&buf[..n]);
-            let _ = backend.send_to(&reply, from).await;
-        }
-    });
-    let c = cluster(ProxyConfig::default()).await;
-    c.service("dns", json!({"clusterIP": "127.192.0.10", "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}]}))
-        .await;
-    c.endpoints(
-        "dns",
-        json!([{"addresses": [{"ip": "127.64.10.1"}],
-                               "ports": [{"name": "dns", "port": 5353, "protocol": "UDP"}]}]),
-    )
-    .await;
-    let client = UdpSocket::bind("127.0.10.1:0").await.unwrap();
-    client.connect("127.192.0.10:53").await.unwrap();
-    let reply = eventually("udp reply", || async {
-        client.send(b"hello").await.ok()?;
-        let mut buf = [0u8; 64];
-        let n = tokio::time::timeout(Duration::from_millis(200), client.recv(&mut buf)).await.ok()?.ok()?;
-        Some(buf[..n].to_vec())
-    })
-    .await;
-    assert_eq!(reply, b"echo:hello");
-    echo.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,3 +98,46 @@ async fn bulk_transfer_of_64_mib_arrives_intact_through_splice() {
     assert!(metric(&text, &format!("orch_proxy_bytes_in_total{labels}")) > TOTAL as u64);
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_way_bulk_into_a_slow_reader_fills_the_pipe_without_losing_the_stream() {
+    // A sink that starts reading late, so the proxy's pipe fills up completely.
+    let listener = TcpListener::bind("127.64.13.1:9000").await.unwrap();
+    let sink = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut buf = vec![0u8; 64 * 1024];
+        let (mut total, mut h) = (0u64, FNV_START);
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            h = fnv(h, &buf[..n]);
+        }
+        s.write_all(&total.to_le_bytes()).await.unwrap();
+        h
+    });
+    let c = cluster(ProxyConfig::default().pipe_size(64 * 1024)).await;
+    c.service("sink", json!({"clusterIP": "127.192.0.13", "ports": [{"port": 80, "targetPort": 9000}]})).await;
+    c.endpoints("sink", ready(&["127.64.13.1"], 9000)).await;
+    let mut s = eventually("sink service", || async {
+        c.proxy.proxy().backend().rules().first().filter(|r| !r.backends.is_empty())?;
+        TcpStream::connect("127.192.0.13:80").await.ok()
+    })
+    .await;
+    let mut source = Stream { state: 42 };
+    let mut buf = vec![0u8; 1 << 20];
+    let mut h = FNV_START;
+    for _ in 0..32 {
+        source.fill(&mut buf);
+        h = fnv(h, &buf);
+        s.write_all(&buf).await.unwrap();
+    }
+    s.shutdown().await.unwrap();
+    let mut count = [0u8; 8];
+    s.read_exact(&mut count).await.unwrap();
+    assert_eq!(u64::from_le_bytes(count), 32 << 20);
+    assert_eq!(sink.await.unwrap(), h);
+}
