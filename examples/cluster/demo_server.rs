@@ -6,6 +6,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// Set in the demo pods' environment: run as the demo HTTP server instead of the cluster.
 pub const DEMO_ENV: &str = "ORCH_DEMO_HTTP";
 
+/// When this process is a demo pod (`ORCH_DEMO_HTTP` set), serves until killed and exits;
+/// otherwise returns so the example runs.
+pub async fn serve_if_demo_pod() {
+    if std::env::var_os(DEMO_ENV).is_some() {
+        if let Err(e) = serve().await {
+            eprintln!("demo server: {e}");
+            std::process::exit(1);
+        }
+        std::process::exit(0);
+    }
+}
+
 /// Serves until killed.
 pub async fn serve() -> std::io::Result<()> {
     let ip = std::env::var("POD_IP").unwrap_or_else(|_| "127.0.0.1".into());

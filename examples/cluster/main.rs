@@ -43,13 +43,7 @@ pub struct Args {
 
 #[tokio::main]
 async fn main() {
-    if std::env::var_os(demo_server::DEMO_ENV).is_some() {
-        if let Err(e) = demo_server::serve().await {
-            eprintln!("demo server: {e}");
-            std::process::exit(1);
-        }
-        return;
-    }
+    demo_server::serve_if_demo_pod().await;
     let args = Args::parse();
     let started = Instant::now();
     match steps::run(&args, started).await {

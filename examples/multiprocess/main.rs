@@ -123,13 +123,7 @@ pub enum Part {
 
 #[tokio::main]
 async fn main() {
-    if std::env::var_os(demo_server::DEMO_ENV).is_some() {
-        if let Err(e) = demo_server::serve().await {
-            eprintln!("demo server: {e}");
-            std::process::exit(1);
-        }
-        return;
-    }
+    demo_server::serve_if_demo_pod().await;
     let cli = Cli::parse();
     let result = match cli.command {
         Part::Up { dir, listen, data_dir, etcd, nodes, demo } => {

@@ -24,6 +24,17 @@ fn deployment(replicas: i32) -> Deployment {
     .unwrap()
 }
 
+/// A registry over the durable store in `dir` (and the store, to close it).
+async fn open_durable(dir: &std::path::Path) -> (Arc<orch_store::durable::DurableKv>, Registry) {
+    let kv = Arc::new(orch_store::durable::DurableKv::open_default(dir).unwrap());
+    let clock = Arc::new(orch_core::runtime::SystemClock);
+    let registry = Registry::builder(kv.clone(), clock, Arc::new(orch_core::runtime::TokioSpawn::current()))
+        .build()
+        .await
+        .unwrap();
+    (kv, registry)
+}
+
 /// Running, ready pods of the app: name → node.
 async fn running(store: &Arc<dyn ObjectStore>) -> Vec<(String, String)> {
     let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
@@ -93,16 +104,7 @@ async fn pods_of_a_dead_node_come_back_elsewhere_and_leave_the_endpoints() {
 async fn remote_components_carry_on_after_the_api_server_restarts() {
     let dir = std::env::temp_dir().join(format!("orch-tests-apirestart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let open = |dir: std::path::PathBuf| async move {
-        let kv = Arc::new(orch_store::durable::DurableKv::open_default(&dir).unwrap());
-        let clock = Arc::new(orch_core::runtime::SystemClock);
-        let registry = Registry::builder(kv.clone(), clock, Arc::new(orch_core::runtime::TokioSpawn::current()))
-            .build()
-            .await
-            .unwrap();
-        (kv, registry)
-    };
-    let (kv, registry) = open(dir.clone()).await;
+    let (kv, registry) = open_durable(&dir).await;
     let server = ApiServer::new(registry.clone(), ServerConfig::default()).unwrap();
     let running_server = server.bind("127.0.0.1:0".parse().unwrap(), None).await.unwrap();
     let addr = running_server.local_addr();
@@ -123,7 +125,7 @@ async fn remote_components_carry_on_after_the_api_server_restarts() {
     running_server.shutdown().await;
     kv.close();
     drop((kv, registry));
-    let (kv, registry) = open(dir.clone()).await;
+    let (kv, registry) = open_durable(&dir).await;
     let again = ApiServer::new(registry, ServerConfig::default()).unwrap().bind(addr, None).await.unwrap();
     Api::<Deployment>::namespaced(remote.clone(), "default")
         .patch("app", &Patch::Merge(serde_json::json!({"spec": {"replicas": 4}})))
@@ -145,16 +147,7 @@ async fn remote_components_carry_on_after_the_api_server_restarts() {
 async fn the_control_plane_restarts_on_the_durable_store_with_everything_in_place() {
     let dir = std::env::temp_dir().join(format!("orch-tests-cprestart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let open = |dir: std::path::PathBuf| async move {
-        let kv = Arc::new(orch_store::durable::DurableKv::open_default(&dir).unwrap());
-        let clock = Arc::new(orch_core::runtime::SystemClock);
-        let registry = Registry::builder(kv.clone(), clock, Arc::new(orch_core::runtime::TokioSpawn::current()))
-            .build()
-            .await
-            .unwrap();
-        (kv, registry)
-    };
-    let (kv, registry) = open(dir.clone()).await;
+    let (kv, registry) = open_durable(&dir).await;
     let mut cp = ControlPlane::over(registry, ControlPlaneConfig::default()).await.unwrap();
     cp.add_fake_nodes(2).await.unwrap();
     let store = cp.store();
@@ -171,7 +164,7 @@ async fn the_control_plane_restarts_on_the_durable_store_with_everything_in_plac
     drop((kv, store));
 
     // Everything comes back from disk; the new control plane picks up where the old one left.
-    let (kv, registry) = open(dir.clone()).await;
+    let (kv, registry) = open_durable(&dir).await;
     let mut cp = ControlPlane::over(registry, ControlPlaneConfig::default()).await.unwrap();
     let store = cp.store();
     let after: BTreeSet<String> = Api::<Pod>::namespaced(store.clone(), "default")

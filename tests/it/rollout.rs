@@ -12,7 +12,7 @@ use orch_core::store::{Api, ListParams};
 use orch_node::proxy::{ProxyConfig, ServiceProxy};
 use orch_tests::{ControlPlane, ControlPlaneConfig, wait_for};
 
-use crate::services::{agents, deployment, get, ready_endpoints};
+use crate::services::{agents, deployment, get, ready_endpoints, teardown};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolling_update_under_live_traffic_fails_no_request() {
@@ -83,16 +83,5 @@ async fn rolling_update_under_live_traffic_fails_no_request() {
     assert_eq!(failed, 0, "{failed} of {sent} requests failed during the rollout: {errors:?}");
     assert!(get(&format!("{cluster_ip}:80"), "/").await.unwrap().ends_with("v2"), "the new version serves");
 
-    deployments.delete("whoami", &Default::default()).await.unwrap();
-    wait_for("every replica gone", Duration::from_secs(30), || {
-        let pods = pods.clone();
-        async move { pods.list(&ListParams::default().labels("app=whoami")).await.is_ok_and(|l| l.items.is_empty()) }
-    })
-    .await
-    .unwrap();
-    drop(proxy);
-    for a in agents {
-        a.stop().await;
-    }
-    cp.stop().await;
+    teardown(cp, agents, proxy).await;
 }

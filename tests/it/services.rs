@@ -201,8 +201,15 @@ async fn services_route_to_ready_replicas_only_through_cluster_ip_node_port_and_
         assert_eq!(seen, now, "through {addr}: the replacement answers, the deleted replica does not");
     }
 
-    // Deleting the Deployment stops its processes (the agents see the pods go).
+    teardown(cp, agents, proxy).await;
+}
+
+/// Deletes the Deployment and waits for its processes to stop (the agents see the pods go),
+/// then stops the proxy, the agents and the control plane.
+pub async fn teardown(cp: ControlPlane, agents: Vec<AgentHandle>, proxy: orch_node::proxy::ProxyHandle) {
+    let store = cp.store();
     Api::<Deployment>::namespaced(store.clone(), "default").delete("whoami", &Default::default()).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(store, "default");
     wait_for("every replica gone", Duration::from_secs(30), || {
         let pods = pods.clone();
         async move { pods.list(&ListParams::default().labels("app=whoami")).await.is_ok_and(|l| l.items.is_empty()) }

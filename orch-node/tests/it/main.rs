@@ -10,3 +10,4 @@ mod flaky_store;
 mod probes;
 mod process_runtime;
 mod proxy;
+mod watch_faults;
