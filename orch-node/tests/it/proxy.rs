@@ -302,6 +302,12 @@ async fn connections_beyond_the_fd_bound_are_refused_and_counted() {
     let c = cluster(ProxyConfig::default().max_fds(4)).await;
     c.service("web", json!({"clusterIP": "127.192.0.8", "ports": [{"port": 80, "targetPort": 8080}]})).await;
     c.endpoints("web", ready(&["127.64.8.1"], 8080)).await;
+    // Only once the endpoint is programmed: an earlier attempt would be refused (and counted)
+    // for lack of endpoints.
+    eventually("the endpoint", || async {
+        c.proxy.proxy().backend().rules().first().filter(|r| r.backends.len() == 1).map(|_| ())
+    })
+    .await;
     let a = eventually("first connection", || connect_from("127.192.0.8:80", None)).await;
     let b = connect_from("127.192.0.8:80", None).await.expect("second connection fits");
     assert!(connect_from("127.192.0.8:80", None).await.is_none(), "third connection refused");
