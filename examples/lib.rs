@@ -97,3 +97,27 @@ pub async fn wait_for_count(
         let _ = tokio::time::timeout(Duration::from_millis(100), count.changed()).await;
     }
 }
+
+/// A bearer token nobody can guess: 128 bits from two randomly keyed hashers (the standard
+/// library seeds each from the operating system) over the clock and the process id.
+pub fn random_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let mut halves = [0u64; 2];
+    for half in &mut halves {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(now);
+        h.write_u32(std::process::id());
+        *half = h.finish();
+    }
+    format!("orch-{:016x}{:016x}", halves[0], halves[1])
+}
+
+/// The pods matching `selector` that are not being deleted and are Ready.
+pub async fn ready_pods(pods: &orch_core::Api<Pod>, selector: &str) -> Vec<Pod> {
+    let list = pods.list(&ListParams::default().labels(selector)).await.map(|l| l.items).unwrap_or_default();
+    list.into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| orch_core::kinds::find_condition(&p.status.conditions, "Ready").is_some_and(|c| c.is_true()))
+        .collect()
+}

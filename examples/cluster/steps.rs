@@ -46,15 +46,6 @@ async fn etcd(_urls: &str) -> Result<Arc<dyn orch_store::KvStore>, Error> {
     Err("this build has no etcd backend: run `cargo run --features etcd --example cluster -- --etcd URL`".into())
 }
 
-/// A token nobody can guess, from the clock and the process (the example's own admin token).
-fn token() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-    h.write_u32(std::process::id());
-    format!("orch-{:016x}", h.finish())
-}
-
 pub async fn run(args: &Args, started: Instant) -> Result<(), Error> {
     let state_dir = std::env::temp_dir().join(format!("orch-cluster-{}", std::process::id()));
     std::fs::create_dir_all(&state_dir)?;
@@ -64,7 +55,7 @@ pub async fn run(args: &Args, started: Instant) -> Result<(), Error> {
     step(started, "store ready");
     let tls = TlsSource::SelfSigned { dir: state_dir.join("pki"), extra_names: vec![] }.load()?;
     let ca = tls.cert_pem.clone();
-    let admin_token = token();
+    let admin_token = orch_examples::random_token();
     let tokens = TokenFile::default()
         .with_token(admin_token.clone(), UserInfo { name: "admin".into(), groups: vec!["system:masters".into()] });
     let config = ServerConfig::default().auth(Arc::new(tokens), Arc::new(RolePolicy::default()));
@@ -121,10 +112,9 @@ async fn ready_nodes(store: Arc<dyn ObjectStore>, want: usize) -> bool {
 
 /// Ready pods of the demo: name → (node, pod IP).
 async fn ready_pods(pods: &Api<Pod>) -> Vec<(String, String, String)> {
-    let list = pods.list(&ListParams::default().labels("app=hello")).await.map(|l| l.items).unwrap_or_default();
-    list.into_iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| orch_core::kinds::find_condition(&p.status.conditions, "Ready").is_some_and(|c| c.is_true()))
+    orch_examples::ready_pods(pods, "app=hello")
+        .await
+        .into_iter()
         .map(|p| {
             (
                 p.metadata.name.clone().unwrap_or_default(),

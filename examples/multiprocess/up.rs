@@ -17,14 +17,6 @@ use tokio::process::{Child, Command};
 use super::demo_server;
 use super::parts::{Error, client};
 
-/// A token nobody can guess (from the clock, the process and a per-call hasher seed).
-fn token() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-    format!("{:016x}{:08x}", h.finish(), std::process::id())
-}
-
 /// Writes `tokens/<who>` for every identity, the API server's `tokens.csv` and `policy.yaml`.
 fn write_identities(dir: &Path, nodes: u8) -> Result<(), Error> {
     std::fs::create_dir_all(dir.join("tokens"))?;
@@ -37,7 +29,7 @@ fn write_identities(dir: &Path, nodes: u8) -> Result<(), Error> {
     ];
     who.extend((1..=nodes).map(|i| (format!("node-{i}"), "system:nodes".to_string())));
     for (name, group) in who {
-        let t = token();
+        let t = orch_examples::random_token();
         std::fs::write(dir.join("tokens").join(&name), &t)?;
         let user = if group == "system:nodes" { format!("system:node:{name}") } else { name.clone() };
         csv.push_str(&format!("{t},{user},{name},\"{group}\"\n"));
@@ -182,11 +174,7 @@ pub async fn run(
 }
 
 async fn ready(pods: &Api<Pod>) -> usize {
-    let list = pods.list(&ListParams::default().labels("app=hello")).await.map(|l| l.items).unwrap_or_default();
-    list.iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| orch_core::kinds::find_condition(&p.status.conditions, "Ready").is_some_and(|c| c.is_true()))
-        .count()
+    orch_examples::ready_pods(pods, "app=hello").await.len()
 }
 
 async fn run_demo(admin: &Arc<dyn ObjectStore>, children: &mut Children) -> Result<(), Error> {

@@ -62,7 +62,20 @@ pub fn decode_object(
     kind: &str,
     namespace: Option<&str>,
 ) -> Result<DynamicObject, StoreError> {
-    let mut obj: DynamicObject = decode(headers, bytes)?;
+    place_object(decode(headers, bytes)?, api_version, kind, namespace)
+}
+
+/// Fills in an already decoded object's absent `apiVersion`, `kind` and `namespace` from the
+/// request path, and refuses ones that contradict it.
+///
+/// # Errors
+/// `BadRequest` naming the contradicting field.
+pub fn place_object(
+    mut obj: DynamicObject,
+    api_version: &str,
+    kind: &str,
+    namespace: Option<&str>,
+) -> Result<DynamicObject, StoreError> {
     if obj.types.api_version.is_empty() {
         obj.types.api_version = api_version.to_string();
     }

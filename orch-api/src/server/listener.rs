@@ -1,7 +1,6 @@
 //! Accepting connections: plain HTTP or TLS, on a listener the caller binds, until shut down.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -118,6 +117,3 @@ async fn accept_loop(
     connections.abort_all();
     while connections.join_next().await.is_some() {}
 }
-
-#[allow(dead_code)]
-fn _send(_: Arc<RunningServer>) {}

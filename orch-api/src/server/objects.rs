@@ -71,7 +71,7 @@ async fn watch(st: &ServerState, call: &Call) -> Response {
     };
     let guard = st.metrics.watch_opened(&rt.plural);
     let counter = st.metrics.watch_event_counter(&rt.plural);
-    let encoder = st_encoder(st);
+    let encoder = st.encoder.clone();
     let lines = stream.map(move |event| {
         let _open = &guard;
         counter.inc();
@@ -81,11 +81,6 @@ async fn watch(st: &ServerState, call: &Call) -> Response {
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
     resp
-}
-
-/// The shared encoder, reached through the state's `Arc` so the stream can own it.
-fn st_encoder(st: &ServerState) -> std::sync::Arc<super::EventEncoder> {
-    st.encoder.clone()
 }
 
 /// With `fieldValidation=Strict`, refuses a body with fields the kind does not declare.
@@ -101,13 +96,23 @@ fn check_fields(call: &Call, body: &Value) -> Result<(), StoreError> {
     Err(StoreError::bad_request(format!("strict decoding error: {}", list.join(", "))))
 }
 
-/// Checks a write's body in strict mode (the body is decoded once more only then).
-fn check_body_fields(call: &Call, bytes: &[u8]) -> Result<(), StoreError> {
+/// The object a create or update carries, placed at the request's path. In strict mode the
+/// body is decoded once as JSON, checked for unknown fields, then turned into the object.
+fn decode_write(call: &Call, bytes: &[u8]) -> Result<DynamicObject, StoreError> {
+    let rt = &call.kind.resource_type;
+    let (api_version, headers) = (rt.api_version(), &call.parts.headers);
     if !call.query.strict_fields {
-        return Ok(());
+        return body::decode_object(headers, bytes, &api_version, &rt.kind, call.namespace());
     }
-    let value: Value = body::decode(&call.parts.headers, bytes)?;
-    check_fields(call, &value)
+    let value: Value = body::decode(headers, bytes)?;
+    check_fields(call, &value)?;
+    let obj = DynamicObject::from_value(value).map_err(|e| StoreError::bad_request(format!("request body: {e}")))?;
+    body::place_object(obj, &api_version, &rt.kind, call.namespace())
+}
+
+/// A body that may be empty (delete options): `Null` when it is.
+pub(crate) fn optional_body(call: &Call, bytes: &[u8]) -> Result<Value, StoreError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) { Ok(Value::Null) } else { body::decode(&call.parts.headers, bytes) }
 }
 
 fn write_options(call: &Call) -> WriteOptions {
@@ -116,16 +121,14 @@ fn write_options(call: &Call) -> WriteOptions {
 
 async fn create(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
     let rt = &call.kind.resource_type;
-    check_body_fields(call, bytes)?;
-    let obj = body::decode_object(&call.parts.headers, bytes, &rt.api_version(), &rt.kind, call.namespace())?;
+    let obj = decode_write(call, bytes)?;
     let created = st.store.create(rt, obj, &write_options(call)).await?;
     Ok(respond::json(StatusCode::CREATED, &created))
 }
 
 async fn update(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
     let rt = &call.kind.resource_type;
-    check_body_fields(call, bytes)?;
-    let obj = body::decode_object(&call.parts.headers, bytes, &rt.api_version(), &rt.kind, call.namespace())?;
+    let obj = decode_write(call, bytes)?;
     if obj.metadata.name.as_deref().unwrap_or_default() != call.name() {
         return Err(StoreError::bad_request(format!(
             "metadata.name: the name of the object ({:?}) does not match the name on the URL ({:?})",
@@ -167,11 +170,10 @@ async fn patch(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, 
     Ok(respond::json(StatusCode::OK, &patched))
 }
 
-/// Delete options from the body (Kubernetes' `DeleteOptions`, with `dryRun: ["All"]`) and the query.
-pub(crate) fn delete_options(call: &Call, bytes: &[u8]) -> Result<DeleteOptions, StoreError> {
+/// Delete options from a decoded body (Kubernetes' `DeleteOptions`, with `dryRun: ["All"]`;
+/// `Null` for none) and the query.
+pub(crate) fn delete_options(call: &Call, body: &Value) -> Result<DeleteOptions, StoreError> {
     let mut opts = DeleteOptions { dry_run: call.query.dry_run, ..DeleteOptions::default() };
-    let body: Value =
-        if bytes.iter().all(u8::is_ascii_whitespace) { Value::Null } else { body::decode(&call.parts.headers, bytes)? };
     if let Some(policy) = body["propagationPolicy"].as_str().or(call.query.propagation_policy.as_deref()) {
         opts.propagation_policy = Some(match policy {
             "Orphan" => PropagationPolicy::Orphan,
@@ -208,14 +210,14 @@ fn delete_response(outcome: DeleteOutcome) -> Response {
 }
 
 async fn delete(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
-    let opts = delete_options(call, bytes)?;
+    let opts = delete_options(call, &optional_body(call, bytes)?)?;
     let outcome = st.store.delete(&call.kind.resource_type, call.namespace(), call.name(), &opts).await?;
     Ok(delete_response(outcome))
 }
 
 /// Deletes every object the selectors match; answers the list of what was deleted.
 async fn delete_collection(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
-    let opts = delete_options(call, bytes)?;
+    let opts = delete_options(call, &optional_body(call, bytes)?)?;
     let rt = &call.kind.resource_type;
     let mut params = call.query.list_params();
     params.limit = None;

@@ -14,7 +14,7 @@ use orch_core::{DynamicObject, StoreError};
 use serde_json::{Value, json};
 
 use super::dispatch::Call;
-use super::objects::{decode_patch, delete_options};
+use super::objects::{decode_patch, delete_options, optional_body};
 use super::{ServerState, body, respond};
 
 /// The HTTP client the server uses to reach node agents (for logs).
@@ -132,9 +132,8 @@ async fn binding(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response
 
 /// `pods/{name}/eviction`: the body is a `policy/v1` Eviction with optional `deleteOptions`.
 async fn eviction(st: &ServerState, call: &Call, bytes: &[u8]) -> Result<Response, StoreError> {
-    let eviction: Value = if bytes.is_empty() { json!({}) } else { body::decode(&call.parts.headers, bytes)? };
-    let opts_bytes = serde_json::to_vec(&eviction["deleteOptions"]).unwrap_or_default();
-    let opts = delete_options(call, if eviction["deleteOptions"].is_object() { &opts_bytes } else { b"" })?;
+    let eviction = optional_body(call, bytes)?;
+    let opts = delete_options(call, &eviction["deleteOptions"])?;
     st.store.evict(call.namespace().unwrap_or_default(), call.name(), &opts).await?;
     Ok(respond::success(StatusCode::CREATED))
 }
