@@ -6,8 +6,12 @@
 //! simulated nodes with [`ControlPlane::add_fake_nodes`] and an API server on loopback with
 //! [`ControlPlane::serve_api`]; [`wait_for`] polls a condition. Leave out the built-in
 //! controllers or scheduler to test your own in their place ([`ControlPlaneConfig`]).
+//!
+//! [`sim`] runs a whole cluster deterministically from a seed, with faults and invariant checks.
 
 mod control_plane;
+#[path = "sim/mod.rs"]
+pub mod sim;
 mod wait;
 
 pub use control_plane::{ControlPlane, ControlPlaneConfig, HarnessError};

@@ -6,3 +6,4 @@ mod procs;
 mod remote_components;
 mod rollout;
 mod services;
+mod sim;

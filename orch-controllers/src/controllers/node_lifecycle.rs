@@ -1,5 +1,5 @@
 //! `NodeLifecycleController`: nodes whose Lease goes stale become Unknown and tainted; their pods
-//! are evicted after their toleration.
+//! are marked not ready at once and evicted after their toleration.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -125,6 +125,32 @@ impl NodeLifecycleController {
     }
 }
 
+impl NodeLifecycleController {
+    /// Sets `Ready=False` on the pods of an unreachable node that still claim to be ready, so
+    /// Services stop sending them traffic long before they are evicted (Kubernetes'
+    /// MarkPodsNotReady). A pod changed meanwhile is retried at the next check.
+    async fn mark_pods_not_ready(&self, node: &str, now: Timestamp) -> Result<(), StoreError> {
+        for pod in self.pods.by_index(NODE_NAME_INDEX, node) {
+            if !pod.is_ready() || pod.metadata.is_deleting() {
+                continue;
+            }
+            let mut updated = (*pod).clone();
+            for c in updated.status.conditions.iter_mut().filter(|c| c.type_ == "Ready") {
+                c.status = "False".into();
+                c.reason = Some("NodeNotReady".into());
+                c.message = Some(format!("node {node} is unreachable"));
+                c.last_transition_time = Some(now);
+            }
+            let api: Api<Pod> = Api::namespaced(self.store.clone(), pod.metadata.namespace_str());
+            match api.update_status(&updated).await {
+                Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Reconciler for NodeLifecycleController {
     type Kind = Node;
@@ -153,6 +179,7 @@ impl Reconciler for NodeLifecycleController {
             return Ok(Action::await_change()); // the taint write queues the node again
         };
         self.mark_unknown(&node, now).await?;
+        self.mark_pods_not_ready(name, now).await?;
         let since = taint.time_added.unwrap_or(now);
         let mut next: Option<Timestamp> = None;
         for pod in self.pods.by_index(NODE_NAME_INDEX, name) {

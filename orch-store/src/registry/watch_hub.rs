@@ -1,6 +1,6 @@
 //! `WatchHub`: one store watch per kind, each event decoded once and fanned out to indexed watchers.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::StreamExt;
@@ -92,7 +92,8 @@ struct HubState {
     /// Revision after the last one dispatched.
     next: i64,
     ring: VecDeque<Arc<HubEvent>>,
-    slots: HashMap<u64, Slot>,
+    /// Ordered by id (subscription order), so watchers are woken in the same order every run.
+    slots: BTreeMap<u64, Slot>,
     index: HashMap<IndexKey, HashSet<u64>>,
     next_id: u64,
     failed: bool,
@@ -129,7 +130,7 @@ impl WatchHub {
                 floor: current + 1,
                 next: current + 1,
                 ring: VecDeque::new(),
-                slots: HashMap::new(),
+                slots: BTreeMap::new(),
                 index: HashMap::new(),
                 next_id: 0,
                 failed: false,
@@ -173,7 +174,8 @@ impl WatchHub {
         let mut dead = Vec::new();
         // One revision's events reach a watcher together (all or none).
         for group in batch.chunk_by(|a, b| a.revision == b.revision) {
-            let mut per_watcher: HashMap<u64, Vec<WatchEvent>> = HashMap::new();
+            // Ordered, so watchers are woken in subscription order (deterministic simulations).
+            let mut per_watcher: BTreeMap<u64, Vec<WatchEvent>> = BTreeMap::new();
             for ev in group {
                 for id in candidates(&st, ev) {
                     let Some(slot) = st.slots.get(&id) else { continue };
@@ -229,7 +231,7 @@ impl WatchHub {
     fn fail(&self, error: StoreError) {
         let mut st = self.lock();
         st.failed = true;
-        for (_, slot) in st.slots.drain() {
+        for (_, slot) in std::mem::take(&mut st.slots) {
             slot.queue.close(Some(WatchEvent::Error(error.clone())));
         }
         st.index.clear();

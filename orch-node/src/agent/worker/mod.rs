@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use orch_core::kinds::{Pod, PodStatus, Service};
+use orch_core::kinds::{Pod, PodStatus, Service, find_condition};
 use orch_core::store::{DeleteOptions, Preconditions, WriteOptions};
 use orch_core::{Api, DynamicObject, ObjectMeta, Resource, StoreError, Timestamp};
 use tokio::sync::{mpsc, watch};
@@ -256,7 +256,12 @@ impl Worker {
             Some((reason, message)) => failed(status, reason, message),
             None => status,
         };
-        if self.written.as_ref() == Some(&status) || (self.written.is_none() && pod.status == status) {
+        // Someone else (the node lifecycle controller, while this node was unreachable) changed
+        // the Ready condition this agent reported: report it again, as the kubelet's status
+        // manager does.
+        let ready = |s: &PodStatus| find_condition(&s.conditions, "Ready").map(|c| c.status.clone());
+        let drifted = self.written.as_ref().is_some_and(|w| ready(w) != ready(&pod.status));
+        if !drifted && (self.written.as_ref() == Some(&status) || (self.written.is_none() && pod.status == status)) {
             self.written = Some(status);
             return;
         }
