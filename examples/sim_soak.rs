@@ -87,7 +87,7 @@ fn main() {
         "store_events": reports.iter().map(|r| r.events).sum::<u64>(),
         "faults": faults.values().sum::<u64>(),
         "faults_by_kind": faults,
-        "violations": reports.iter().map(|r| r.violations.len()).sum::<usize>(),
+        "violations": reports.iter().map(|r| r.violations_total).sum::<usize>(),
         "failed_seeds": failed.iter().map(|r| r.seed).collect::<Vec<_>>(),
         "wall_seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
     });

@@ -168,6 +168,8 @@ pub struct SimReport {
     pub faults: BTreeMap<&'static str, u64>,
     /// Broken invariants (the first 100).
     pub violations: Vec<Violation>,
+    /// How many invariant checks failed in all.
+    pub violations_total: usize,
     /// Pods in the store at the end, and how many of them are Running and Ready.
     pub pods: (usize, usize),
     /// What the simulated nodes did.
@@ -203,7 +205,7 @@ impl std::fmt::Display for SimReport {
             self.faults,
             self.pods.0,
             self.pods.1,
-            self.violations.len()
+            self.violations_total
         )?;
         if let Some(e) = &self.error {
             writeln!(f, "error: {e}")?;
@@ -440,6 +442,7 @@ impl Simulation {
             events: self.log.events(),
             faults: lock(&self.fault_counts).clone(),
             violations: self.violations.clone(),
+            violations_total: self.violation_count,
             pods: (view.pods.len(), ready),
             fleet: self.fleet.stats(),
             error: self.error.clone().or_else(|| self.log.error().map(str::to_owned)),

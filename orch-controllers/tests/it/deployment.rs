@@ -28,7 +28,9 @@ pub fn fake_kubelet(sim: &Sim, informers: &Informers) -> Subscription {
     let (rt, store) = (sim.rt.clone(), sim.store.clone());
     pods.subscribe(Arc::new(move |c: &Change<Pod>| {
         let Change::Applied { new, .. } = c else { return };
-        if new.is_ready() || new.metadata.is_deleting() {
+        // It starts pods once; a running pod someone marked not ready (the node lifecycle
+        // controller, for a lost node) stays so.
+        if new.is_ready() || new.metadata.is_deleting() || new.status.phase.as_deref() == Some("Running") {
             return;
         }
         let mut p = (**new).clone();

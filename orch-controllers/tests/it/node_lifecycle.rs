@@ -104,6 +104,9 @@ fn node_death_evicts_pods_after_the_toleration_and_they_are_recreated_elsewhere(
 
     sim.run_for((tainted_at + Duration::from_secs(295)).saturating_duration_since(sim.now()));
     assert_eq!(on_node(&sim, "n1"), 2, "pods stay for the default 300 s toleration");
+    let stranded: Vec<_> =
+        live_pods(&sim, &sim.store, "app").into_iter().filter(|p| p.spec.node_name.as_deref() == Some("n1")).collect();
+    assert!(stranded.iter().all(|p| !p.is_ready()), "marked not ready while their node is unreachable");
     sim.run_for(Duration::from_secs(10));
     assert_eq!(on_node(&sim, "n1"), 0, "evicted after the toleration");
     let live = live_pods(&sim, &sim.store, "app");
