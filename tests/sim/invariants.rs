@@ -70,7 +70,25 @@ pub struct CheckContext<'a> {
     pub truth: &'a GroundTruth,
 }
 
-/// A property of the cluster, checked after every simulated step.
+/// A property of the cluster, checked after every simulated step. Add your own with
+/// [`Simulation::with_invariant`](super::Simulation::with_invariant).
+///
+/// ```
+/// use orch_tests::sim::{CheckContext, Invariant};
+///
+/// /// This cluster never runs more than 2,000 pods.
+/// struct AtMost2000Pods;
+///
+/// impl Invariant for AtMost2000Pods {
+///     fn name(&self) -> &'static str {
+///         "at-most-2000-pods"
+///     }
+///     fn check(&mut self, ctx: &CheckContext<'_>) -> Vec<String> {
+///         let n = ctx.view.pods.len();
+///         if n > 2000 { vec![format!("{n} pods")] } else { vec![] }
+///     }
+/// }
+/// ```
 pub trait Invariant: Send {
     /// A short name for reports.
     fn name(&self) -> &'static str;
