@@ -33,6 +33,9 @@ use super::{PodInfo, Resources};
 pub struct NodeInfo {
     name: String,
     node: Option<Arc<Node>>,
+    // Copied from the node object so that Filter reads one allocation per node, not two.
+    unschedulable: bool,
+    taints: Vec<Taint>,
     allocatable: Resources,
     requested: Resources,
     non_zero_requested: (i64, i64),
@@ -66,6 +69,8 @@ impl NodeInfo {
     pub fn set_node(&mut self, node: Arc<Node>) {
         self.name = node.metadata.name_str().to_owned();
         self.allocatable = Resources::allocatable_of(&node);
+        self.unschedulable = node.spec.unschedulable == Some(true);
+        self.taints.clone_from(&node.spec.taints);
         self.images.clear();
         for image in &node.status.images {
             let size = image.size_bytes.unwrap_or(0);
@@ -79,6 +84,8 @@ impl NodeInfo {
     /// Drops the node object, keeping the pods (the node was deleted while pods remain).
     pub fn clear_node(&mut self) {
         self.node = None;
+        self.unschedulable = false;
+        self.taints.clear();
         self.allocatable = Resources::default();
         self.images.clear();
     }
@@ -101,7 +108,12 @@ impl NodeInfo {
 
     /// The node's taints.
     pub fn taints(&self) -> &[Taint] {
-        self.node.as_ref().map_or(&[], |n| &n.spec.taints)
+        &self.taints
+    }
+
+    /// Whether the node is cordoned (`spec.unschedulable`).
+    pub fn unschedulable(&self) -> bool {
+        self.unschedulable
     }
 
     /// What the node offers to pods.

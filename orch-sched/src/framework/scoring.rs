@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::parallel::Parallelizer;
 use super::*;
 use crate::{NodeInfo, PodInfo, Snapshot};
 
@@ -35,38 +36,27 @@ impl Framework {
         if active.is_empty() {
             return Ok(totals);
         }
-        // scores[plugin][node]
-        let score_range = |from: usize, to: usize| -> Result<Vec<Vec<i64>>, Status> {
-            let mut out = vec![Vec::with_capacity(to - from); active.len()];
-            for node in &feasible[from..to] {
-                for (i, (p, _)) in active.iter().enumerate() {
-                    let s = p.plugin.score(state, pod, node).map_err(|s| s.with_plugin(p.name.clone()))?;
-                    out[i].push(s);
+        // Each chunk's scores node by node: [node0: plugin0, plugin1, ..., node1: ...].
+        let score_range = |range: std::ops::Range<usize>| -> Result<Vec<i64>, Status> {
+            let mut out = Vec::with_capacity(range.len() * active.len());
+            for node in &feasible[range] {
+                for (p, _) in &active {
+                    out.push(p.plugin.score(state, pod, node).map_err(|s| s.with_plugin(p.name.clone()))?);
                 }
             }
             Ok(out)
         };
-        let threads = if n >= self.parallel_threshold { self.parallelism.min(n) } else { 1 };
-        let mut scores: Vec<Vec<i64>> = if threads <= 1 {
-            score_range(0, n).map_err(ScheduleError::Plugin)?
-        } else {
-            let size = n.div_ceil(threads);
-            let parts: Vec<Result<Vec<Vec<i64>>, Status>> = std::thread::scope(|s| {
-                let handles: Vec<_> =
-                    (0..threads).map(|t| s.spawn(move || score_range(t * size, ((t + 1) * size).min(n)))).collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(Status::error("a Score plugin panicked"))))
-                    .collect()
-            });
-            let mut merged = vec![Vec::with_capacity(n); active.len()];
-            for part in parts {
-                for (i, v) in part.map_err(ScheduleError::Plugin)?.into_iter().enumerate() {
-                    merged[i].extend(v);
+        let parallel = n >= self.parallel_threshold && self.parallelizer.threads() > 1;
+        let chunk = if parallel { Parallelizer::chunk_size(n) } else { n };
+        // scores[plugin][node]
+        let mut scores: Vec<Vec<i64>> = vec![Vec::with_capacity(n); active.len()];
+        for (_, part) in self.parallelizer.for_chunks(n, chunk, parallel, score_range, || false) {
+            for node in part.map_err(ScheduleError::Plugin)?.chunks_exact(active.len()) {
+                for (plugin, s) in node.iter().enumerate() {
+                    scores[plugin].push(*s);
                 }
             }
-            merged
-        };
+        }
         for (i, (p, weight)) in active.iter().enumerate() {
             let s = p.plugin.normalize_scores(state, pod, &mut scores[i]);
             if !s.is_success() {
