@@ -57,6 +57,23 @@ pub enum ScheduleError {
     Plugin(Status),
 }
 
+/// How many nodes ahead of the one being filtered [`warm`] loads, in batches of as many.
+const WARM_AHEAD: usize = 8;
+
+/// Loads the fields Filter reads of the nodes at rotation positions `from..to` (of `nodes`
+/// rotated by `start`), one node right after the other. Each node is its own allocation and
+/// thousands do not fit in the core's cache, so filtering node by node waits for each node's
+/// memory in turn; asking for a batch of upcoming nodes together lets those waits overlap, as a
+/// prefetch would (which safe Rust cannot issue).
+fn warm(nodes: &[Arc<NodeInfo>], start: usize, from: usize, to: usize) {
+    let n = nodes.len();
+    let mut x = 0;
+    for j in from..to.min(n) {
+        x ^= nodes[(start + j) % n].touch();
+    }
+    std::hint::black_box(x);
+}
+
 /// What Filter concluded on one chunk of the candidate nodes (indices into the rotation).
 #[derive(Default)]
 struct Chunk {
@@ -194,6 +211,9 @@ impl Framework {
         node: &NodeInfo,
         nominated: &Nominator,
     ) -> Status {
+        if nominated.is_empty() {
+            return run_filter_plugins(filters.iter().copied(), state, pod, node);
+        }
         let mut blocking = nominated.blocking(pod, node.name()).peekable();
         if blocking.peek().is_none() {
             return run_filter_plugins(filters.iter().copied(), state, pod, node);
@@ -235,12 +255,16 @@ impl Framework {
         let failed = AtomicBool::new(false);
         let run = |range: std::ops::Range<usize>| -> Chunk {
             let mut c = Chunk { end: range.start, ..Chunk::default() };
+            warm(nodes, start, range.start, range.start + WARM_AHEAD);
             for i in range {
                 // Serially the loop stops at the exact node; in parallel a chunk runs to its end.
                 if !parallel && found.load(Ordering::Relaxed) >= want {
                     break;
                 }
                 c.end = i + 1;
+                if i % WARM_AHEAD == 0 {
+                    warm(nodes, start, i + WARM_AHEAD, i + 2 * WARM_AHEAD);
+                }
                 let s = self.filter_with_nominated(&filters, state, pod, &nodes[(start + i) % n], nominated);
                 if s.is_success() {
                     c.feasible.push(i);

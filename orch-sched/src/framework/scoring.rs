@@ -36,25 +36,27 @@ impl Framework {
         if active.is_empty() {
             return Ok(totals);
         }
-        // Each chunk's scores node by node: [node0: plugin0, plugin1, ..., node1: ...].
-        let score_range = |range: std::ops::Range<usize>| -> Result<Vec<i64>, Status> {
-            let mut out = Vec::with_capacity(range.len() * active.len());
+        // One chunk's scores, plugin by plugin: [plugin][node of the chunk].
+        let score_range = |range: std::ops::Range<usize>| -> Result<Vec<Vec<i64>>, Status> {
+            let mut out = vec![Vec::with_capacity(range.len()); active.len()];
             for node in &feasible[range] {
-                for (p, _) in &active {
-                    out.push(p.plugin.score(state, pod, node).map_err(|s| s.with_plugin(p.name.clone()))?);
+                for ((p, _), scores) in active.iter().zip(out.iter_mut()) {
+                    scores.push(p.plugin.score(state, pod, node).map_err(|s| s.with_plugin(p.name.clone()))?);
                 }
             }
             Ok(out)
         };
         let parallel = n >= self.parallel_threshold && self.parallelizer.threads() > 1;
         let chunk = if parallel { Parallelizer::chunk_size(n) } else { n };
-        // scores[plugin][node]
-        let mut scores: Vec<Vec<i64>> = vec![Vec::with_capacity(n); active.len()];
-        for (_, part) in self.parallelizer.for_chunks(n, chunk, parallel, score_range, || false) {
-            for node in part.map_err(ScheduleError::Plugin)?.chunks_exact(active.len()) {
-                for (plugin, s) in node.iter().enumerate() {
-                    scores[plugin].push(*s);
-                }
+        let mut parts = self.parallelizer.for_chunks(n, chunk, parallel, score_range, || false).into_iter();
+        // scores[plugin][node]; serially the one chunk is the whole.
+        let mut scores = match parts.next() {
+            Some((_, first)) => first.map_err(ScheduleError::Plugin)?,
+            None => return Ok(totals),
+        };
+        for (_, part) in parts {
+            for (all, chunk) in scores.iter_mut().zip(part.map_err(ScheduleError::Plugin)?) {
+                all.extend(chunk);
             }
         }
         for (i, (p, weight)) in active.iter().enumerate() {

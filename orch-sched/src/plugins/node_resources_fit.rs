@@ -123,33 +123,49 @@ impl Plugin for NodeResourcesFit {
     }
 }
 
-impl FilterPlugin for NodeResourcesFit {
-    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+impl NodeResourcesFit {
+    /// Why `pod` does not fit on `node` (empty when it fits).
+    fn insufficient(&self, pod: &PodInfo, node: &NodeInfo) -> Vec<std::borrow::Cow<'static, str>> {
         let (alloc, used, want) = (node.allocatable(), node.requested(), &pod.requests);
         let mut reasons: Vec<std::borrow::Cow<'static, str>> = Vec::new();
         if node.pods().len() as i64 + 1 > alloc.pods {
             reasons.push("Too many pods".into());
         }
-        if !want.is_zero() {
-            if want.milli_cpu > 0 && want.milli_cpu > alloc.milli_cpu - used.milli_cpu {
-                reasons.push("Insufficient cpu".into());
+        if want.milli_cpu > 0 && want.milli_cpu > alloc.milli_cpu - used.milli_cpu {
+            reasons.push("Insufficient cpu".into());
+        }
+        if want.memory > 0 && want.memory > alloc.memory - used.memory {
+            reasons.push("Insufficient memory".into());
+        }
+        if want.ephemeral_storage > 0 && want.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage {
+            reasons.push("Insufficient ephemeral-storage".into());
+        }
+        for (name, v) in &want.scalar {
+            if *v == 0 || self.args.ignored_resources.contains(name) {
+                continue;
             }
-            if want.memory > 0 && want.memory > alloc.memory - used.memory {
-                reasons.push("Insufficient memory".into());
-            }
-            if want.ephemeral_storage > 0 && want.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage {
-                reasons.push("Insufficient ephemeral-storage".into());
-            }
-            for (name, v) in &want.scalar {
-                if *v == 0 || self.args.ignored_resources.contains(name) {
-                    continue;
-                }
-                let free = alloc.scalar.get(name).copied().unwrap_or(0) - used.scalar.get(name).copied().unwrap_or(0);
-                if *v > free {
-                    reasons.push(format!("Insufficient {name}").into());
-                }
+            let free = alloc.scalar.get(name).copied().unwrap_or(0) - used.scalar.get(name).copied().unwrap_or(0);
+            if *v > free {
+                reasons.push(format!("Insufficient {name}").into());
             }
         }
+        reasons
+    }
+}
+
+impl FilterPlugin for NodeResourcesFit {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        let (alloc, used, want) = (node.allocatable(), node.requested(), &pod.requests);
+        // Most nodes fit: decide that with plain comparisons, and gather reasons only if not.
+        let fits = (node.pods().len() as i64) < alloc.pods
+            && want.milli_cpu <= (alloc.milli_cpu - used.milli_cpu).max(0)
+            && want.memory <= (alloc.memory - used.memory).max(0)
+            && want.ephemeral_storage <= (alloc.ephemeral_storage - used.ephemeral_storage).max(0)
+            && want.scalar.is_empty();
+        if fits {
+            return Status::success();
+        }
+        let reasons = self.insufficient(pod, node);
         if reasons.is_empty() { Status::success() } else { Status::new(crate::Code::Unschedulable, reasons) }
     }
 }
