@@ -254,7 +254,8 @@ impl Framework {
         let found = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let run = |range: std::ops::Range<usize>| -> Chunk {
-            let mut c = Chunk { end: range.start, ..Chunk::default() };
+            let expected = if parallel { range.len() } else { want };
+            let mut c = Chunk { end: range.start, feasible: Vec::with_capacity(expected), ..Chunk::default() };
             warm(nodes, start, range.start, range.start + WARM_AHEAD);
             for i in range {
                 // Serially the loop stops at the exact node; in parallel a chunk runs to its end.
@@ -286,14 +287,18 @@ impl Framework {
         };
         let enough = || failed.load(Ordering::Relaxed) || found.load(Ordering::Relaxed) >= want;
         let chunk = if parallel { Parallelizer::chunk_size(n) } else { n };
-        let chunks = self.parallelizer.for_chunks(n, chunk, parallel, run, enough);
+        let mut chunks = self.parallelizer.for_chunks(n, chunk, parallel, run, enough);
         let mut feasible: Vec<usize> = Vec::new();
         let mut processed = 0;
-        for (_, c) in &chunks {
-            if let Some(e) = &c.error {
-                return Err(ScheduleError::Plugin(e.clone()));
+        for (_, c) in &mut chunks {
+            if let Some(e) = c.error.take() {
+                return Err(ScheduleError::Plugin(e));
             }
-            feasible.extend(&c.feasible);
+            if feasible.is_empty() {
+                feasible = std::mem::take(&mut c.feasible);
+            } else {
+                feasible.append(&mut c.feasible);
+            }
             processed = c.end;
         }
         if feasible.len() >= want {
