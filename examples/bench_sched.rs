@@ -3,9 +3,12 @@
 //! scheduled with the default plugins and bound in the in-memory store. Also the shapes with
 //! every node scored, with required node affinity, with pod anti-affinity, and with preemption
 //! (500 nodes full of low-priority pods, then 500 high-priority pods that each must evict one).
+//! Last, the basic shape's scheduling decision alone (no store, queue or binding), per second
+//! of one thread's CPU time: what the scheduling loop costs apart from the rest of the pipeline.
 //!
-//! `cargo run --release --example bench_sched` (sizes scale with `BENCH_SCALE=0.1`). Prints a
-//! table and, last, one JSON line.
+//! `cargo run --release --example bench_sched` (sizes scale with `BENCH_SCALE=0.1`; run only some
+//! shapes with `BENCH_SHAPES=basic,anti_affinity,basic_decision`; `BENCH_PARALLELISM=1` keeps
+//! Filter and Score on one thread). Prints a table and, last, one JSON line.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,12 +21,20 @@ use orch_core::kinds::{
 use orch_core::runtime::{SystemClock, TokioSpawn};
 use orch_core::store::Api;
 use orch_core::{LabelSelector, ObjectMeta, ObjectStore};
-use orch_sched::{PluginRegistry, Profile, Scheduler, SchedulerConfig};
+use orch_sched::{
+    CycleState, Framework, PluginContext, PluginRegistry, PodInfo, Profile, Scheduler, SchedulerCache, SchedulerConfig,
+    Snapshot, WaitingPods,
+};
 use orch_store::Registry;
 
 fn scale(n: usize) -> usize {
     let f: f64 = std::env::var("BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     ((n as f64 * f) as usize).max(10)
+}
+
+/// Whether `BENCH_SHAPES` (comma-separated shape names; unset means all) selects `name`.
+fn wanted(name: &str) -> bool {
+    std::env::var("BENCH_SHAPES").map_or(true, |s| s.split(',').any(|w| w.trim() == name))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -110,6 +121,44 @@ fn victim(i: usize, nodes: usize) -> Pod {
     p
 }
 
+/// Nanoseconds this thread has run on a CPU (Linux), so that a figure holds on a busy machine.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// The scheduling decision alone, without store, queue or binding: the basic cluster in a
+/// `SchedulerCache`, and each pod through one cycle (snapshot update, PreFilter, Filter,
+/// PreScore, Score, select) and assumed where it goes, on this thread. Pods per second of this
+/// thread's CPU time.
+fn decision_only(nodes: usize, placed: usize, pods: usize) -> f64 {
+    let clock = Arc::new(orch_core::runtime::ManualClock::new());
+    let ctx = PluginContext { waiting_pods: WaitingPods::default(), clock, store: None };
+    let profile = Profile::default_profile().without_plugin("DefaultBinder");
+    let fw = Framework::new(&profile, &PluginRegistry::with_defaults(), &ctx).expect("framework").with_parallelism(1);
+    let mut cache = SchedulerCache::new();
+    for i in 0..nodes {
+        cache.add_node(node(i));
+    }
+    for i in 0..placed {
+        let mut p = pod(format!("placed-{i:05}"), Shape::Basic, i);
+        p.spec.node_name = Some(format!("node-{:05}", i % nodes));
+        cache.add_pod(Arc::new(PodInfo::new(p)));
+    }
+    let queue: Vec<PodInfo> = (0..pods).map(|i| PodInfo::new(pod(format!("pod-{i:05}"), Shape::Basic, i))).collect();
+    let mut snapshot = Snapshot::default();
+    let (start, cpu_start) = (Instant::now(), thread_cpu_ns());
+    for info in queue {
+        cache.update_snapshot(&mut snapshot);
+        let placed = fw.schedule_pod(&mut CycleState::new(), &info, &snapshot).expect("a node fits");
+        cache.assume_pod(Arc::new(info.bound_to(&placed.node))).expect("assume");
+    }
+    let secs = match (thread_cpu_ns(), cpu_start) {
+        (Some(end), Some(begin)) => (end - begin) as f64 / 1e9,
+        _ => start.elapsed().as_secs_f64(),
+    };
+    pods as f64 / secs
+}
+
 /// Runs `f(i)` for `0..n` with `width` concurrent tasks.
 async fn concurrently<F, Fut>(n: usize, width: usize, f: F)
 where
@@ -158,7 +207,10 @@ async fn run(shape: Shape, nodes: usize, placed: usize, pods: usize) -> Figures 
     if shape == Shape::FullScore {
         profile = profile.percentage_of_nodes_to_score(100);
     }
-    let config = SchedulerConfig::default().profiles(vec![profile]);
+    let mut config = SchedulerConfig::default().profiles(vec![profile]);
+    if let Some(threads) = std::env::var("BENCH_PARALLELISM").ok().and_then(|s| s.parse().ok()) {
+        config = config.parallelism(threads);
+    }
     let sched = Scheduler::new(
         store,
         Arc::new(SystemClock),
@@ -214,12 +266,22 @@ async fn main() {
         ("anti_affinity", Shape::AntiAffinity, nodes, placed, anti_pods),
         ("preemption", Shape::Preemption, preempt_nodes, preempt_nodes * 4, preempt_nodes),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         let f = run(shape, cluster, filled, n).await;
         println!("{name:<28} {:>8} {:>12.1} {:>10.2} {:>10.2}", f.pods, f.per_s, f.p50_ms, f.p99_ms);
         results.push((name, f));
     }
+    let decision = if wanted("basic_decision") {
+        let per_s = decision_only(nodes, placed, pods);
+        println!("{:<28} {:>8} {:>12.1}   (one thread's CPU time, no store)", "basic_decision", pods, per_s);
+        per_s
+    } else {
+        0.0
+    };
     let get = |k: &str| results.iter().find(|(n, _)| *n == k).map_or(0.0, |(_, f)| f.per_s);
-    let basic = &results[0].1;
+    let p = |k: &str, q: fn(&Figures) -> f64| results.iter().find(|(n, _)| *n == k).map_or(0.0, |(_, f)| q(f));
     println!(
         "{}",
         serde_json::json!({
@@ -227,12 +289,13 @@ async fn main() {
             "nodes": nodes,
             "pods": pods,
             "basic_pods_per_s": (get("basic") * 10.0).round() / 10.0,
+            "basic_decision_pods_per_cpu_s": (decision * 10.0).round() / 10.0,
             "basic_full_score_pods_per_s": (get("basic_full_score") * 10.0).round() / 10.0,
             "node_affinity_pods_per_s": (get("node_affinity") * 10.0).round() / 10.0,
             "anti_affinity_pods_per_s": (get("anti_affinity") * 10.0).round() / 10.0,
             "preemption_pods_per_s": (get("preemption") * 10.0).round() / 10.0,
-            "basic_p50_ms": (basic.p50_ms * 100.0).round() / 100.0,
-            "basic_p99_ms": (basic.p99_ms * 100.0).round() / 100.0,
+            "basic_p50_ms": (p("basic", |f| f.p50_ms) * 100.0).round() / 100.0,
+            "basic_p99_ms": (p("basic", |f| f.p99_ms) * 100.0).round() / 100.0,
         })
     );
 }

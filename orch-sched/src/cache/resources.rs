@@ -23,6 +23,7 @@ pub const DEFAULT_MEMORY_REQUEST: i64 = 200 * 1024 * 1024;
 /// assert_eq!((r.milli_cpu, r.memory), (250, 1 << 30));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[repr(C)] // the integers first: the scheduler's hot loops read them, rarely the map
 pub struct Resources {
     /// CPU in millicores.
     pub milli_cpu: i64,

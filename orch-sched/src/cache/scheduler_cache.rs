@@ -32,6 +32,13 @@ struct PodState {
 /// the same space. When the bound pod arrives from the watch the assumption is confirmed; when
 /// binding fails it is [forgotten](Self::forget_pod).
 ///
+/// Assumed pods do not expire. Kubernetes expires an assumed pod whose binding never finished
+/// (a TTL after binding ended without the watch confirming it); here every binding cycle ends
+/// in exactly one of two ways: the store wrote the binding, so the pod's watch event follows
+/// and confirms it (or a later delete removes it), or the binding failed or was rejected and
+/// the binding cycle forgets the pod itself (a relist after a broken watch confirms the
+/// binding instead, since it lists the bound pod).
+///
 /// ```
 /// use std::sync::Arc;
 /// use orch_core::{ObjectMeta, kinds::{Node, Pod}};

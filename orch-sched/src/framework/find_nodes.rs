@@ -1,8 +1,9 @@
 //! The filtering half of a scheduling cycle: PreFilter, sampling, and Filter over nodes in parallel.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use super::parallel::Parallelizer;
 use super::*;
 use crate::{NodeInfo, Nominator, PodInfo, Snapshot};
 
@@ -56,11 +57,31 @@ pub enum ScheduleError {
     Plugin(Status),
 }
 
+/// How many nodes ahead of the one being filtered [`warm`] loads, in batches of as many.
+const WARM_AHEAD: usize = 8;
+
+/// Loads the fields Filter reads of the nodes at rotation positions `from..to` (of `nodes`
+/// rotated by `start`), one node right after the other. Each node is its own allocation and
+/// thousands do not fit in the core's cache, so filtering node by node waits for each node's
+/// memory in turn; asking for a batch of upcoming nodes together lets those waits overlap, as a
+/// prefetch would (which safe Rust cannot issue).
+fn warm(nodes: &[Arc<NodeInfo>], start: usize, from: usize, to: usize) {
+    let n = nodes.len();
+    let mut x = 0;
+    for j in from..to.min(n) {
+        x ^= nodes[(start + j) % n].touch();
+    }
+    std::hint::black_box(x);
+}
+
+/// What Filter concluded on one chunk of the candidate nodes (indices into the rotation).
+#[derive(Default)]
 struct Chunk {
-    feasible: Vec<Arc<NodeInfo>>,
-    rejected: Vec<(Arc<NodeInfo>, Status)>,
+    feasible: Vec<usize>,
+    rejected: Vec<(usize, Status)>,
     error: Option<Status>,
-    processed: usize,
+    /// One past the last index evaluated.
+    end: usize,
 }
 
 impl Framework {
@@ -177,23 +198,43 @@ impl Framework {
         node: &NodeInfo,
         nominated: &Nominator,
     ) -> Status {
+        self.filter_with_nominated(&self.active_filters(state), state, pod, node, nominated)
+    }
+
+    /// [`run_filters_with_nominated`](Self::run_filters_with_nominated) with the cycle's Filter
+    /// plugins already picked out.
+    fn filter_with_nominated(
+        &self,
+        filters: &[&Named<dyn FilterPlugin>],
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+        nominated: &Nominator,
+    ) -> Status {
+        if nominated.is_empty() {
+            return run_filter_plugins(filters.iter().copied(), state, pod, node);
+        }
         let mut blocking = nominated.blocking(pod, node.name()).peekable();
         if blocking.peek().is_none() {
-            return self.run_filters(state, pod, node);
+            return run_filter_plugins(filters.iter().copied(), state, pod, node);
         }
         let mut with = node.clone();
         for p in blocking {
             with.add_pod(p.clone());
         }
-        let s = self.run_filters(state, pod, &with);
+        let s = run_filter_plugins(filters.iter().copied(), state, pod, &with);
         if !s.is_success() {
             return s;
         }
-        self.run_filters(state, pod, node)
+        run_filter_plugins(filters.iter().copied(), state, pod, node)
     }
 
     /// Filter over `nodes`, starting where the previous cycle stopped and ending once enough
     /// feasible nodes are found. Returns the feasible nodes, the diagnosis and how many nodes ran.
+    ///
+    /// On several threads, nodes are filtered in chunks claimed in order; the result is then
+    /// cut at the node where the serial loop would have stopped (the `want`-th feasible one), so
+    /// the feasible nodes, the diagnosis and the next starting node do not depend on timing.
     fn find_feasible(
         &self,
         state: &CycleState,
@@ -208,55 +249,69 @@ impl Framework {
         }
         let want = num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score);
         let start = self.next_start_node.load(Ordering::Relaxed) % n;
+        let filters = self.active_filters(state);
+        let parallel = want >= self.parallel_threshold && self.parallelizer.threads() > 1;
         let found = AtomicUsize::new(0);
-        let run = |from: usize, to: usize| -> Chunk {
-            let mut c = Chunk { feasible: Vec::new(), rejected: Vec::new(), error: None, processed: 0 };
-            for i in from..to {
-                if found.load(Ordering::Relaxed) >= want {
+        let failed = AtomicBool::new(false);
+        let run = |range: std::ops::Range<usize>| -> Chunk {
+            let expected = if parallel { range.len() } else { want };
+            let mut c = Chunk { end: range.start, feasible: Vec::with_capacity(expected), ..Chunk::default() };
+            warm(nodes, start, range.start, range.start + WARM_AHEAD);
+            for i in range {
+                // Serially the loop stops at the exact node; in parallel a chunk runs to its end.
+                if !parallel && found.load(Ordering::Relaxed) >= want {
                     break;
                 }
-                let node = &nodes[(start + i) % n];
-                c.processed += 1;
-                let s = self.run_filters_with_nominated(state, pod, node, nominated);
+                c.end = i + 1;
+                if i % WARM_AHEAD == 0 {
+                    warm(nodes, start, i + WARM_AHEAD, i + 2 * WARM_AHEAD);
+                }
+                let s = self.filter_with_nominated(&filters, state, pod, &nodes[(start + i) % n], nominated);
                 if s.is_success() {
-                    found.fetch_add(1, Ordering::Relaxed);
-                    c.feasible.push(node.clone());
+                    c.feasible.push(i);
+                    if !parallel {
+                        found.fetch_add(1, Ordering::Relaxed);
+                    }
                 } else if s.code() == Code::Error {
                     c.error = Some(s);
-                    found.store(usize::MAX / 2, Ordering::Relaxed);
+                    failed.store(true, Ordering::Relaxed);
                     break;
                 } else {
-                    c.rejected.push((node.clone(), s));
+                    c.rejected.push((i, s));
                 }
+            }
+            if parallel {
+                found.fetch_add(c.feasible.len(), Ordering::Relaxed);
             }
             c
         };
-        // Parallel only when many nodes must actually be evaluated (not merely exist).
-        let threads = if want >= self.parallel_threshold { self.parallelism.min(n) } else { 1 };
-        let chunks: Vec<Chunk> = if threads <= 1 {
-            vec![run(0, n)]
-        } else {
-            let size = n.div_ceil(threads);
-            std::thread::scope(|s| {
-                let handles: Vec<_> =
-                    (0..threads).map(|t| s.spawn(move || run(t * size, ((t + 1) * size).min(n)))).collect();
-                handles.into_iter().filter_map(|h| h.join().ok()).collect()
-            })
-        };
-        let mut feasible = Vec::new();
+        let enough = || failed.load(Ordering::Relaxed) || found.load(Ordering::Relaxed) >= want;
+        let chunk = if parallel { Parallelizer::chunk_size(n) } else { n };
+        let mut chunks = self.parallelizer.for_chunks(n, chunk, parallel, run, enough);
+        let mut feasible: Vec<usize> = Vec::new();
         let mut processed = 0;
-        for c in chunks {
-            if let Some(e) = c.error {
+        for (_, c) in &mut chunks {
+            if let Some(e) = c.error.take() {
                 return Err(ScheduleError::Plugin(e));
             }
-            processed += c.processed;
-            feasible.extend(c.feasible);
-            for (node, s) in c.rejected {
-                diagnosis.record(node.name(), s);
+            if feasible.is_empty() {
+                feasible = std::mem::take(&mut c.feasible);
+            } else {
+                feasible.append(&mut c.feasible);
+            }
+            processed = c.end;
+        }
+        if feasible.len() >= want {
+            feasible.truncate(want);
+            processed = feasible[want - 1] + 1;
+        }
+        for (_, c) in chunks {
+            for (i, s) in c.rejected.into_iter().take_while(|(i, _)| *i < processed) {
+                diagnosis.record(nodes[(start + i) % n].name(), s);
             }
         }
-        feasible.truncate(want);
         self.next_start_node.store((start + processed) % n, Ordering::Relaxed);
+        let feasible = feasible.into_iter().map(|i| nodes[(start + i) % n].clone()).collect();
         Ok((feasible, diagnosis, processed))
     }
 }

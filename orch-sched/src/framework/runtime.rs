@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
+use super::parallel::Parallelizer;
 use super::*;
 use crate::{NodeInfo, PodInfo, SchedError};
 
-/// How many nodes the Filter and Score loops hand to each thread at least; below
-/// `2 * PARALLEL_CHUNK` nodes they run on the calling thread.
+/// From how many nodes to evaluate on Filter and Score use several threads; below it they run
+/// on the calling thread, where handing work to other threads costs more than it saves.
 pub const DEFAULT_PARALLEL_THRESHOLD: usize = 1000;
 
 pub(super) struct Named<T: ?Sized> {
@@ -64,7 +65,7 @@ pub struct Framework {
     pub(super) events: HashMap<ClusterEvent, HashSet<String>>,
     pub(super) waiting_pods: WaitingPods,
     pub(super) percentage_of_nodes_to_score: Option<u32>,
-    pub(super) parallelism: usize,
+    pub(super) parallelizer: Parallelizer,
     pub(super) parallel_threshold: usize,
     pub(super) next_start_node: AtomicUsize,
     pub(super) rng: AtomicU64,
@@ -112,7 +113,7 @@ impl Framework {
             events: HashMap::new(),
             waiting_pods: ctx.waiting_pods.clone(),
             percentage_of_nodes_to_score: profile.percentage_of_nodes_to_score.filter(|p| *p > 0),
-            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()).min(16),
+            parallelizer: Parallelizer::new(std::thread::available_parallelism().map_or(1, |n| n.get()).min(16)),
             parallel_threshold: DEFAULT_PARALLEL_THRESHOLD,
             next_start_node: AtomicUsize::new(0),
             rng: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
@@ -149,7 +150,7 @@ impl Framework {
 
     /// Sets how many threads Filter and Score may use (1 = the calling thread only).
     pub fn with_parallelism(mut self, threads: usize) -> Self {
-        self.parallelism = threads.max(1);
+        self.parallelizer = Parallelizer::new(threads);
         self
     }
 
@@ -173,6 +174,12 @@ impl Framework {
     /// The QueueSort plugin, if the profile has one.
     pub fn queue_sort(&self) -> Option<Arc<dyn QueueSortPlugin>> {
         self.queue_sort.clone()
+    }
+
+    /// The Filter plugins whose PreFilter did not skip them this cycle, picked out once per
+    /// cycle so the per-node loop looks nothing up.
+    pub(super) fn active_filters(&self, state: &CycleState) -> Vec<&Named<dyn FilterPlugin>> {
+        self.filter.iter().filter(|p| !state.is_filter_skipped(&p.name)).collect()
     }
 
     /// The pods held by Permit.
@@ -288,17 +295,24 @@ impl Framework {
     }
 }
 
+/// Runs `plugins`' Filter on `node`: the first rejection (with the plugin named), or success.
+pub(super) fn run_filter_plugins<'a>(
+    plugins: impl IntoIterator<Item = &'a Named<dyn FilterPlugin>>,
+    state: &CycleState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+) -> Status {
+    for p in plugins {
+        let s = p.plugin.filter(state, pod, node);
+        if !s.is_success() {
+            return s.with_plugin(p.name.clone());
+        }
+    }
+    Status::success()
+}
+
 impl FilterRunner for Framework {
     fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for p in &self.filter {
-            if state.is_filter_skipped(&p.name) {
-                continue;
-            }
-            let s = p.plugin.filter(state, pod, node);
-            if !s.is_success() {
-                return s.with_plugin(p.name.clone());
-            }
-        }
-        Status::success()
+        run_filter_plugins(self.filter.iter().filter(|p| !state.is_filter_skipped(&p.name)), state, pod, node)
     }
 }

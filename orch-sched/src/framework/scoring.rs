@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::parallel::Parallelizer;
 use super::*;
 use crate::{NodeInfo, PodInfo, Snapshot};
 
@@ -35,38 +36,29 @@ impl Framework {
         if active.is_empty() {
             return Ok(totals);
         }
-        // scores[plugin][node]
-        let score_range = |from: usize, to: usize| -> Result<Vec<Vec<i64>>, Status> {
-            let mut out = vec![Vec::with_capacity(to - from); active.len()];
-            for node in &feasible[from..to] {
-                for (i, (p, _)) in active.iter().enumerate() {
-                    let s = p.plugin.score(state, pod, node).map_err(|s| s.with_plugin(p.name.clone()))?;
-                    out[i].push(s);
+        // One chunk's scores, plugin by plugin: [plugin][node of the chunk].
+        let score_range = |range: std::ops::Range<usize>| -> Result<Vec<Vec<i64>>, Status> {
+            let mut out = vec![Vec::with_capacity(range.len()); active.len()];
+            for node in &feasible[range] {
+                for ((p, _), scores) in active.iter().zip(out.iter_mut()) {
+                    scores.push(p.plugin.score(state, pod, node).map_err(|s| s.with_plugin(p.name.clone()))?);
                 }
             }
             Ok(out)
         };
-        let threads = if n >= self.parallel_threshold { self.parallelism.min(n) } else { 1 };
-        let mut scores: Vec<Vec<i64>> = if threads <= 1 {
-            score_range(0, n).map_err(ScheduleError::Plugin)?
-        } else {
-            let size = n.div_ceil(threads);
-            let parts: Vec<Result<Vec<Vec<i64>>, Status>> = std::thread::scope(|s| {
-                let handles: Vec<_> =
-                    (0..threads).map(|t| s.spawn(move || score_range(t * size, ((t + 1) * size).min(n)))).collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(Status::error("a Score plugin panicked"))))
-                    .collect()
-            });
-            let mut merged = vec![Vec::with_capacity(n); active.len()];
-            for part in parts {
-                for (i, v) in part.map_err(ScheduleError::Plugin)?.into_iter().enumerate() {
-                    merged[i].extend(v);
-                }
-            }
-            merged
+        let parallel = n >= self.parallel_threshold && self.parallelizer.threads() > 1;
+        let chunk = if parallel { Parallelizer::chunk_size(n) } else { n };
+        let mut parts = self.parallelizer.for_chunks(n, chunk, parallel, score_range, || false).into_iter();
+        // scores[plugin][node]; serially the one chunk is the whole.
+        let mut scores = match parts.next() {
+            Some((_, first)) => first.map_err(ScheduleError::Plugin)?,
+            None => return Ok(totals),
         };
+        for (_, part) in parts {
+            for (all, chunk) in scores.iter_mut().zip(part.map_err(ScheduleError::Plugin)?) {
+                all.extend(chunk);
+            }
+        }
         for (i, (p, weight)) in active.iter().enumerate() {
             let s = p.plugin.normalize_scores(state, pod, &mut scores[i]);
             if !s.is_success() {

@@ -1,6 +1,6 @@
 //! `NodeResourcesBalancedAllocation`: prefer nodes whose CPU and memory use stay in proportion.
 
-use super::node_resources_fit::requested_and_allocatable;
+use super::node_resources_fit::ScoredResource;
 use crate::{ClusterEvent, CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, ScorePlugin, Status};
 
 /// The plugin's name.
@@ -10,12 +10,12 @@ pub const NODE_RESOURCES_BALANCED_ALLOCATION: &str = "NodeResourcesBalancedAlloc
 /// leaves CPU and memory equally used scores highest.
 #[derive(Clone, Debug)]
 pub struct NodeResourcesBalancedAllocation {
-    resources: Vec<String>,
+    resources: Vec<ScoredResource>,
 }
 
 impl Default for NodeResourcesBalancedAllocation {
     fn default() -> Self {
-        NodeResourcesBalancedAllocation { resources: vec!["cpu".into(), "memory".into()] }
+        NodeResourcesBalancedAllocation { resources: vec![ScoredResource::Cpu, ScoredResource::Memory] }
     }
 }
 
@@ -33,7 +33,7 @@ impl ScorePlugin for NodeResourcesBalancedAllocation {
         let mut fractions = [0f64; 4];
         let mut n = 0;
         for r in self.resources.iter().take(fractions.len()) {
-            let (req, alloc) = requested_and_allocatable(r, pod, node);
+            let (req, alloc) = r.requested_and_allocatable(pod, node);
             if alloc == 0 {
                 continue;
             }

@@ -71,15 +71,24 @@ pub struct NodeResourcesFitArgs {
 /// Filters out nodes whose free resources (allocatable minus the requests of their pods) cannot
 /// hold the pod's requests, or that have no pod slot left; scores the rest by how allocated they
 /// would be.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct NodeResourcesFit {
     args: NodeResourcesFitArgs,
+    /// The scored resources with their weights, resolved once from the args.
+    scored: Vec<(ScoredResource, i64)>,
+}
+
+impl Default for NodeResourcesFit {
+    fn default() -> Self {
+        NodeResourcesFit::new(NodeResourcesFitArgs::default())
+    }
 }
 
 impl NodeResourcesFit {
     /// The plugin with `args`.
     pub fn new(args: NodeResourcesFitArgs) -> Self {
-        NodeResourcesFit { args }
+        let scored = args.scoring_strategy.resources.iter().map(|r| (ScoredResource::new(&r.name), r.weight)).collect();
+        NodeResourcesFit { args, scored }
     }
 
     /// Parses args from the profile's JSON (`null` means defaults).
@@ -96,7 +105,7 @@ impl NodeResourcesFit {
         if let Some(r) = args.scoring_strategy.resources.iter().find(|r| r.weight < 1) {
             return Err(invalid(format!("scoringStrategy.resources[{}].weight must be at least 1", r.name)));
         }
-        Ok(NodeResourcesFit { args })
+        Ok(NodeResourcesFit::new(args))
     }
 }
 
@@ -114,60 +123,96 @@ impl Plugin for NodeResourcesFit {
     }
 }
 
-impl FilterPlugin for NodeResourcesFit {
-    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+impl NodeResourcesFit {
+    /// Why `pod` does not fit on `node` (empty when it fits).
+    fn insufficient(&self, pod: &PodInfo, node: &NodeInfo) -> Vec<std::borrow::Cow<'static, str>> {
         let (alloc, used, want) = (node.allocatable(), node.requested(), &pod.requests);
         let mut reasons: Vec<std::borrow::Cow<'static, str>> = Vec::new();
         if node.pods().len() as i64 + 1 > alloc.pods {
             reasons.push("Too many pods".into());
         }
-        if !want.is_zero() {
-            if want.milli_cpu > 0 && want.milli_cpu > alloc.milli_cpu - used.milli_cpu {
-                reasons.push("Insufficient cpu".into());
+        if want.milli_cpu > 0 && want.milli_cpu > alloc.milli_cpu - used.milli_cpu {
+            reasons.push("Insufficient cpu".into());
+        }
+        if want.memory > 0 && want.memory > alloc.memory - used.memory {
+            reasons.push("Insufficient memory".into());
+        }
+        if want.ephemeral_storage > 0 && want.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage {
+            reasons.push("Insufficient ephemeral-storage".into());
+        }
+        for (name, v) in &want.scalar {
+            if *v == 0 || self.args.ignored_resources.contains(name) {
+                continue;
             }
-            if want.memory > 0 && want.memory > alloc.memory - used.memory {
-                reasons.push("Insufficient memory".into());
-            }
-            if want.ephemeral_storage > 0 && want.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage {
-                reasons.push("Insufficient ephemeral-storage".into());
-            }
-            for (name, v) in &want.scalar {
-                if *v == 0 || self.args.ignored_resources.contains(name) {
-                    continue;
-                }
-                let free = alloc.scalar.get(name).copied().unwrap_or(0) - used.scalar.get(name).copied().unwrap_or(0);
-                if *v > free {
-                    reasons.push(format!("Insufficient {name}").into());
-                }
+            let free = alloc.scalar.get(name).copied().unwrap_or(0) - used.scalar.get(name).copied().unwrap_or(0);
+            if *v > free {
+                reasons.push(format!("Insufficient {name}").into());
             }
         }
+        reasons
+    }
+}
+
+impl FilterPlugin for NodeResourcesFit {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        let (alloc, used, want) = (node.allocatable(), node.requested(), &pod.requests);
+        // Most nodes fit: decide that with plain comparisons, and gather reasons only if not.
+        let fits = (node.pods().len() as i64) < alloc.pods
+            && want.milli_cpu <= (alloc.milli_cpu - used.milli_cpu).max(0)
+            && want.memory <= (alloc.memory - used.memory).max(0)
+            && want.ephemeral_storage <= (alloc.ephemeral_storage - used.ephemeral_storage).max(0)
+            && want.scalar.is_empty();
+        if fits {
+            return Status::success();
+        }
+        let reasons = self.insufficient(pod, node);
         if reasons.is_empty() { Status::success() } else { Status::new(crate::Code::Unschedulable, reasons) }
     }
 }
 
-/// Requested (with the pod) and allocatable amounts of `resource` on `node`, as scoring sees them.
-pub(crate) fn requested_and_allocatable(resource: &str, pod: &PodInfo, node: &NodeInfo) -> (i64, i64) {
-    let (nz_cpu, nz_mem) = node.non_zero_requested();
-    let alloc = node.allocatable();
-    match resource {
-        "cpu" => (nz_cpu + pod.non_zero.0, alloc.milli_cpu),
-        "memory" => (nz_mem + pod.non_zero.1, alloc.memory),
-        "ephemeral-storage" => {
-            (node.requested().ephemeral_storage + pod.requests.ephemeral_storage, alloc.ephemeral_storage)
+/// A resource that scoring reads, resolved from its name once (Score runs per node).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ScoredResource {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    Scalar(String),
+}
+
+impl ScoredResource {
+    pub(crate) fn new(name: &str) -> Self {
+        match name {
+            "cpu" => ScoredResource::Cpu,
+            "memory" => ScoredResource::Memory,
+            "ephemeral-storage" => ScoredResource::EphemeralStorage,
+            other => ScoredResource::Scalar(other.to_owned()),
         }
-        other => (
-            node.requested().scalar.get(other).copied().unwrap_or(0)
-                + pod.requests.scalar.get(other).copied().unwrap_or(0),
-            alloc.scalar.get(other).copied().unwrap_or(0),
-        ),
+    }
+
+    /// Requested (with the pod) and allocatable amounts of this resource on `node`, as scoring
+    /// sees them (CPU and memory count request-less containers at the defaults).
+    pub(crate) fn requested_and_allocatable(&self, pod: &PodInfo, node: &NodeInfo) -> (i64, i64) {
+        let alloc = node.allocatable();
+        match self {
+            ScoredResource::Cpu => (node.non_zero_requested().0 + pod.non_zero.0, alloc.milli_cpu),
+            ScoredResource::Memory => (node.non_zero_requested().1 + pod.non_zero.1, alloc.memory),
+            ScoredResource::EphemeralStorage => {
+                (node.requested().ephemeral_storage + pod.requests.ephemeral_storage, alloc.ephemeral_storage)
+            }
+            ScoredResource::Scalar(name) => (
+                node.requested().scalar.get(name).copied().unwrap_or(0)
+                    + pod.requests.scalar.get(name).copied().unwrap_or(0),
+                alloc.scalar.get(name).copied().unwrap_or(0),
+            ),
+        }
     }
 }
 
 impl ScorePlugin for NodeResourcesFit {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         let (mut total, mut weights) = (0i64, 0i64);
-        for r in &self.args.scoring_strategy.resources {
-            let (requested, allocatable) = requested_and_allocatable(&r.name, pod, node);
+        for (resource, weight) in &self.scored {
+            let (requested, allocatable) = resource.requested_and_allocatable(pod, node);
             if allocatable == 0 {
                 continue;
             }
@@ -176,8 +221,8 @@ impl ScorePlugin for NodeResourcesFit {
                 ScoringStrategyType::LeastAllocated => (allocatable - requested) * MAX_NODE_SCORE / allocatable,
                 ScoringStrategyType::MostAllocated => requested.min(allocatable) * MAX_NODE_SCORE / allocatable,
             };
-            total += s * r.weight;
-            weights += r.weight;
+            total += s * weight;
+            weights += weight;
         }
         Ok(if weights == 0 { 0 } else { total / weights })
     }

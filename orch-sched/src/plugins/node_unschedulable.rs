@@ -27,8 +27,7 @@ impl Plugin for NodeUnschedulable {
 
 impl FilterPlugin for NodeUnschedulable {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let cordoned = node.node().is_some_and(|n| n.spec.unschedulable == Some(true));
-        if !cordoned {
+        if !node.unschedulable() {
             return Status::success();
         }
         let taint =

@@ -40,17 +40,13 @@ impl FilterPlugin for TaintToleration {
 
 impl ScorePlugin for TaintToleration {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let prefer: Vec<_> = pod
-            .pod
-            .spec
-            .tolerations
-            .iter()
-            .filter(|t| t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "PreferNoSchedule"))
-            .collect();
+        // A toleration whose effect is set to another one never tolerates a PreferNoSchedule
+        // taint, so every toleration can be asked as it is (Kubernetes filters them first).
+        let tolerations = &pod.pod.spec.tolerations;
         Ok(node
             .taints()
             .iter()
-            .filter(|t| t.effect == "PreferNoSchedule" && !prefer.iter().any(|tol| tol.tolerates(t)))
+            .filter(|t| t.effect == "PreferNoSchedule" && !tolerations.iter().any(|tol| tol.tolerates(t)))
             .count() as i64)
     }
 

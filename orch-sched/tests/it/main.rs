@@ -3,5 +3,6 @@
 mod e2e;
 mod framework_semantics;
 mod harness;
+mod parallel;
 mod preemption;
 mod property;
