@@ -108,10 +108,13 @@ struct PassThrough;
 
 impl StoreLayer for PassThrough {}
 
+/// What `admit` was shown: the op, the kind, the namespace and the name.
+type SeenCall = (StoreOp, String, Option<String>, Option<String>);
+
 /// Refuses every call, remembering what it was asked.
 #[derive(Default)]
 struct RefuseAll {
-    seen: Mutex<Vec<(StoreOp, String, Option<String>, Option<String>)>>,
+    seen: Mutex<Vec<SeenCall>>,
 }
 
 impl StoreLayer for RefuseAll {
