@@ -7,11 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use orch_controllers::Latch;
-use orch_core::patch::Patch;
 use orch_core::runtime::Clock;
-use orch_core::store::{
-    DeleteOptions, DeleteOutcome, ListParams, ObjectList, PatchOptions, WatchParams, WatchStream, WriteOptions,
-};
+use orch_core::store::{LayeredStore, StoreCall, StoreLayer, WatchParams, WatchStream};
 use orch_core::{DynamicObject, ObjectStore, ResourceType, StoreError};
 
 use super::SimRng;
@@ -27,27 +24,32 @@ pub struct BindFaults {
     pub fail_after: f64,
 }
 
-/// An [`ObjectStore`] in front of another that can be taken down (every call fails and every
-/// watch ends), drop all open watches, or make binds slow or failing; everything else passes
-/// through unchanged. The simulation puts one in front of the registry for all components.
+/// The components' view of the store: the registry behind a [`FaultLayer`]. The simulation puts
+/// one in front of the registry for all components.
 ///
 /// ```
-/// # let exec = orch_core::runtime::DeterministicExecutor::new();
-/// # exec.block_on(async {
 /// use std::sync::Arc;
 /// use orch_core::{Api, ObjectMeta, kinds::Namespace, StoreError};
-/// use orch_core::runtime::ManualClock;
-/// use orch_tests::sim::{FaultStore, SimRng};
-/// let registry = orch_store::Registry::in_memory().await.unwrap();
-/// let faults = Arc::new(FaultStore::new(Arc::new(registry), Arc::new(ManualClock::new()), SimRng::new(1)));
+/// use orch_core::runtime::{DeterministicExecutor, ManualClock};
+/// use orch_store::{Registry, mem::{MemKv, MemKvConfig}};
+/// use orch_tests::sim::{FaultLayer, FaultStore, SimRng};
+/// let (exec, clock) = (DeterministicExecutor::new(), Arc::new(ManualClock::new()));
+/// let kv = Arc::new(MemKv::with_runtime(MemKvConfig::default(), clock.clone(), Arc::new(exec.clone())));
+/// # exec.block_on(async {
+/// let registry = Registry::builder(kv, clock.clone(), Arc::new(exec.clone())).build().await.unwrap();
+/// let layer = FaultLayer::new(clock, SimRng::new(1));
+/// let faults = Arc::new(FaultStore::new(Arc::new(registry), layer));
 /// let api: Api<Namespace> = Api::all(faults.clone());
-/// faults.set_down(true);
+/// faults.layer().set_down(true);
 /// let err = api.create(&Namespace { metadata: ObjectMeta::named("a"), ..Default::default() }).await;
 /// assert!(matches!(err, Err(StoreError::Unavailable { .. })));
 /// # });
 /// ```
-pub struct FaultStore {
-    inner: Arc<dyn ObjectStore>,
+pub type FaultStore = LayeredStore<FaultLayer>;
+
+/// A [`StoreLayer`] that can take the store down (every call fails and every watch ends), drop
+/// all open watches, or make binds slow or failing; everything else passes through unchanged.
+pub struct FaultLayer {
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
 }
@@ -60,11 +62,10 @@ struct State {
     rng: SimRng,
 }
 
-impl FaultStore {
-    /// A pass-through store in front of `inner`; `rng` decides which binds fail.
-    pub fn new(inner: Arc<dyn ObjectStore>, clock: Arc<dyn Clock>, rng: SimRng) -> Self {
-        FaultStore {
-            inner,
+impl FaultLayer {
+    /// A layer that lets everything through until told otherwise; `rng` decides which binds fail.
+    pub fn new(clock: Arc<dyn Clock>, rng: SimRng) -> Self {
+        FaultLayer {
             clock,
             state: Mutex::new(State { down: false, watches: Latch::new(), bind: BindFaults::default(), rng }),
         }
@@ -108,65 +109,18 @@ impl FaultStore {
 }
 
 #[async_trait]
-impl ObjectStore for FaultStore {
-    async fn create(
+impl StoreLayer for FaultLayer {
+    fn admit(&self, _: &StoreCall<'_>) -> Result<(), StoreError> {
+        self.check()
+    }
+
+    async fn bind(
         &self,
-        rt: &ResourceType,
-        obj: DynamicObject,
-        o: &WriteOptions,
+        inner: &dyn ObjectStore,
+        ns: &str,
+        pod: &str,
+        node: &str,
     ) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.create(rt, obj, o).await
-    }
-    async fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.get(rt, ns, name).await
-    }
-    async fn list(&self, rt: &ResourceType, ns: Option<&str>, p: &ListParams) -> Result<ObjectList, StoreError> {
-        self.check()?;
-        self.inner.list(rt, ns, p).await
-    }
-    async fn update(
-        &self,
-        rt: &ResourceType,
-        obj: DynamicObject,
-        o: &WriteOptions,
-    ) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.update(rt, obj, o).await
-    }
-    async fn update_status(
-        &self,
-        rt: &ResourceType,
-        obj: DynamicObject,
-        o: &WriteOptions,
-    ) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.update_status(rt, obj, o).await
-    }
-    async fn patch(
-        &self,
-        rt: &ResourceType,
-        ns: Option<&str>,
-        name: &str,
-        patch: &Patch,
-        o: &PatchOptions,
-    ) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.patch(rt, ns, name, patch, o).await
-    }
-    async fn delete(
-        &self,
-        rt: &ResourceType,
-        ns: Option<&str>,
-        name: &str,
-        o: &DeleteOptions,
-    ) -> Result<DeleteOutcome, StoreError> {
-        self.check()?;
-        self.inner.delete(rt, ns, name, o).await
-    }
-    async fn bind(&self, ns: &str, pod: &str, node: &str) -> Result<DynamicObject, StoreError> {
-        self.check()?;
         let (faults, fail_before, fail_after) = {
             let mut st = self.lock();
             let f = st.bind;
@@ -181,20 +135,22 @@ impl ObjectStore for FaultStore {
         if fail_before {
             return Err(StoreError::Unavailable { message: "simulated bind failure".into() });
         }
-        let bound = self.inner.bind(ns, pod, node).await?;
+        let bound = inner.bind(ns, pod, node).await?;
         if fail_after {
             return Err(StoreError::Unavailable { message: "simulated lost bind response".into() });
         }
         Ok(bound)
     }
-    async fn evict(&self, ns: &str, pod: &str, o: &DeleteOptions) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.evict(ns, pod, o).await
-    }
-    async fn watch(&self, rt: &ResourceType, ns: Option<&str>, p: &WatchParams) -> Result<WatchStream, StoreError> {
-        self.check()?;
+
+    async fn watch(
+        &self,
+        inner: &dyn ObjectStore,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        p: &WatchParams,
+    ) -> Result<WatchStream, StoreError> {
         let end = self.lock().watches.clone();
-        let stream = self.inner.watch(rt, ns, p).await?;
+        let stream = inner.watch(rt, ns, p).await?;
         Ok(stream.take_until(async move { end.wait().await }).boxed())
     }
 }

@@ -109,12 +109,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// ```
 /// use std::sync::Arc;
 /// use orch_core::runtime::{DeterministicExecutor, ManualClock};
+/// use orch_store::{Registry, mem::{MemKv, MemKvConfig}};
 /// use orch_tests::sim::{FleetConfig, SimFleet, SimRng};
-/// let exec = DeterministicExecutor::new();
-/// let clock = ManualClock::new();
-/// let store = exec.block_on(orch_store::Registry::in_memory()).unwrap();
+/// let (exec, clock) = (DeterministicExecutor::new(), Arc::new(ManualClock::new()));
+/// let kv = Arc::new(MemKv::with_runtime(MemKvConfig::default(), clock.clone(), Arc::new(exec.clone())));
+/// let store = exec.block_on(Registry::builder(kv, clock.clone(), Arc::new(exec.clone())).build()).unwrap();
 /// let config = FleetConfig { nodes: 3, ..Default::default() };
-/// let fleet = SimFleet::new(Arc::new(store), Arc::new(clock), Arc::new(exec.clone()), config, SimRng::new(1));
+/// let fleet = SimFleet::new(Arc::new(store), clock, Arc::new(exec.clone()), config, SimRng::new(1));
 /// fleet.start();
 /// exec.run_until_stalled();
 /// assert_eq!(fleet.node_names(), ["sim-node-0", "sim-node-1", "sim-node-2"]);

@@ -51,7 +51,7 @@ use orch_sched::{PluginRegistry, Scheduler, SchedulerConfig};
 use orch_store::kv::KvStore;
 use orch_store::{MemKv, MemKvConfig, Registry, RegistryConfig};
 
-pub use faults::{BindFaults, FaultStore};
+pub use faults::{BindFaults, FaultLayer, FaultStore};
 pub use fleet::{FleetConfig, FleetStats, SimFleet, node_name};
 pub use invariants::{CheckContext, GroundTruth, Invariant, Violation};
 pub use log::{ClusterView, Digest, EventLog, StepChanges};
@@ -270,7 +270,7 @@ impl Simulation {
                     .build(),
             )
             .ok_or_else(|| StoreError::internal("the registry did not start"))??;
-        let faults = Arc::new(FaultStore::new(Arc::new(registry), dyn_clock.clone(), rng.fork()));
+        let faults = Arc::new(FaultStore::new(Arc::new(registry), FaultLayer::new(dyn_clock.clone(), rng.fork())));
         let fleet = SimFleet::new(faults.clone(), dyn_clock.clone(), spawn.clone(), config.fleet.clone(), rng.fork());
         let truth = GroundTruth {
             node_grace: config.node_lifecycle.grace_period,
@@ -542,36 +542,40 @@ impl Injector {
                 1 => {
                     let outage = pick(&mut rng, self.config.store_outage);
                     self.record("store-restart", format!("down for {outage:?}"));
-                    self.faults.set_down(true);
+                    self.faults.layer().set_down(true);
                     lock(&self.truth).store_down = true;
                     self.clock.sleep(outage).await;
                     // It comes back with its history compacted: watchers must relist.
                     if let Ok(status) = self.kv.status().await {
                         let _ = self.kv.compact(status.revision).await;
                     }
-                    self.faults.set_down(false);
+                    self.faults.layer().set_down(false);
                     let mut truth = lock(&self.truth);
                     truth.store_down = false;
                     truth.store_back_at = Some(self.clock.now());
                 }
                 2 => {
                     self.record("watch-disconnect", "every watch ends".into());
-                    self.faults.disconnect_watches();
+                    self.faults.layer().disconnect_watches();
                 }
                 3 => {
                     let delay = Duration::from_millis(rng.between(200, 3_000));
                     let span = pick(&mut rng, self.config.bind_trouble);
                     self.record("slow-binds", format!("{delay:?} each for {span:?}"));
-                    self.faults.set_bind_faults(BindFaults { delay, ..Default::default() });
+                    self.faults.layer().set_bind_faults(BindFaults { delay, ..Default::default() });
                     let faults = self.faults.clone();
-                    self.later(span, move || faults.set_bind_faults(BindFaults::default()));
+                    self.later(span, move || faults.layer().set_bind_faults(BindFaults::default()));
                 }
                 4 => {
                     let span = pick(&mut rng, self.config.bind_trouble);
                     self.record("failing-binds", format!("30% fail, 20% lose their answer, for {span:?}"));
-                    self.faults.set_bind_faults(BindFaults { fail_before: 0.3, fail_after: 0.2, ..Default::default() });
+                    self.faults.layer().set_bind_faults(BindFaults {
+                        fail_before: 0.3,
+                        fail_after: 0.2,
+                        ..Default::default()
+                    });
                     let faults = self.faults.clone();
-                    self.later(span, move || faults.set_bind_faults(BindFaults::default()));
+                    self.later(span, move || faults.layer().set_bind_faults(BindFaults::default()));
                 }
                 _ => {
                     let jump = pick(&mut rng, self.config.clock_jump);

@@ -11,7 +11,7 @@ use orch_controllers::{Action, Controller, Latch, ReconcileContext, Reconciler};
 use orch_core::kinds::Node;
 use orch_core::{Api, ObjectMeta, ObjectStore, Timestamp};
 
-use crate::sim::{FaultyStore, Sim};
+use crate::sim::{Faults, FaultyStore, Sim};
 
 /// Reconciles every second and logs who did it when.
 struct Ticker {
@@ -46,7 +46,7 @@ fn candidate(
     terms: Terms,
     log: Arc<Mutex<Vec<(&'static str, Timestamp)>>>,
 ) -> Candidate {
-    let faulty = Arc::new(FaultyStore::new(sim.store.clone(), Arc::new(sim.clock.clone())));
+    let faulty = Arc::new(FaultyStore::new(sim.store.clone(), Faults::new(Arc::new(sim.clock.clone()))));
     let informers = sim.informers_over(faulty.clone() as Arc<dyn ObjectStore>);
     let cfg = LeaderElectionConfig::new("controllers", who).timings(
         Duration::from_secs(15),
@@ -91,7 +91,7 @@ fn leader_failover_never_has_two_active_managers() {
 
     // Partition the leader: it cannot renew, gives up, and only then may b take over.
     let cut_at = sim.now();
-    a.faulty.set_cut(true);
+    a.faulty.layer().set_cut(true);
     sim.run_for(Duration::from_secs(40));
     let t = terms.lock().unwrap().clone();
     assert_eq!(t.iter().map(|t| (t.0, t.1)).collect::<Vec<_>>(), vec![("a", true), ("a", false), ("b", true)]);
@@ -106,7 +106,7 @@ fn leader_failover_never_has_two_active_managers() {
     assert!(last_a < first_b, "no reconcile of a after b began");
 
     // a comes back as a follower; stopping b hands the lease back at once.
-    a.faulty.set_cut(false);
+    a.faulty.layer().set_cut(false);
     sim.run_for(Duration::from_secs(30));
     assert_eq!(terms.lock().unwrap().len(), 3, "a stays a follower while b renews");
     _b.stop.set();

@@ -9,7 +9,7 @@ use orch_core::kinds::{Container, Pod, PodTemplateSpec, ReplicaSet};
 use orch_core::store::ListParams;
 use orch_core::{Api, LabelSelector, ObjectMeta, ObjectStore};
 
-use crate::sim::{FaultyStore, Sim};
+use crate::sim::{Faults, FaultyStore, Sim};
 
 pub fn template(app: &str) -> PodTemplateSpec {
     let mut t = PodTemplateSpec { metadata: ObjectMeta::default().with_label("app", app), ..Default::default() };
@@ -66,9 +66,10 @@ fn replica_set_scales_up_and_down_and_reports_status() {
 #[test]
 fn a_replica_set_whose_cache_lags_never_overshoots() {
     let sim = Sim::new();
-    let lagging: Arc<dyn ObjectStore> = Arc::new(
-        FaultyStore::new(sim.store.clone(), Arc::new(sim.clock.clone())).lagging("Pod", Duration::from_secs(3)),
-    );
+    let lagging: Arc<dyn ObjectStore> = Arc::new(FaultyStore::new(
+        sim.store.clone(),
+        Faults::new(Arc::new(sim.clock.clone())).lagging("Pod", Duration::from_secs(3)),
+    ));
     let informers = sim.informers_over(lagging);
     let _stop = start_replica_sets(&sim, &informers);
     let api: Api<ReplicaSet> = Api::namespaced(sim.store.clone(), "default");

@@ -9,7 +9,7 @@ use orch_controllers::{Action, Controller, ControllerConfig, Latch, ReconcileCon
 use orch_core::kinds::Node;
 use orch_core::{Api, ObjectMeta, ObjectStore, Timestamp};
 
-use crate::sim::{FaultyStore, Sim};
+use crate::sim::{Faults, FaultyStore, Sim};
 
 #[derive(Debug, thiserror::Error)]
 #[error("failing on purpose")]
@@ -123,7 +123,7 @@ fn graceful_shutdown_lets_a_reconcile_in_flight_finish() {
 #[test]
 fn the_reflector_resumes_after_a_disconnect_and_catches_up() {
     let sim = Sim::new();
-    let faulty = Arc::new(FaultyStore::new(sim.store.clone(), Arc::new(sim.clock.clone())));
+    let faulty = Arc::new(FaultyStore::new(sim.store.clone(), Faults::new(Arc::new(sim.clock.clone()))));
     let informers = sim.informers_over(faulty.clone() as Arc<dyn ObjectStore>);
     let reflector = informers.reflector_with::<Node>(WatcherConfig::default());
     let cache = reflector.store();
@@ -132,14 +132,14 @@ fn the_reflector_resumes_after_a_disconnect_and_catches_up() {
     sim.block_on(nodes.create(&node("a"))).expect("a");
     sim.run_for(Duration::from_secs(1));
     assert_eq!(cache.len(), 1);
-    faulty.set_cut(true);
-    faulty.disconnect_watches();
+    faulty.layer().set_cut(true);
+    faulty.layer().disconnect_watches();
     sim.block_on(nodes.create(&node("b"))).expect("b");
     sim.block_on(nodes.delete("a", &Default::default())).expect("delete a");
     sim.run_for(Duration::from_secs(10));
     assert_eq!(cache.len(), 1, "still the old view while cut off");
     assert!(cache.get(&orch_controllers::ObjectKey::cluster("a")).is_some());
-    faulty.set_cut(false);
+    faulty.layer().set_cut(false);
     sim.run_for(Duration::from_secs(60));
     let names: Vec<String> = cache.list().iter().map(|n| n.metadata.name_str().to_owned()).collect();
     assert_eq!(names, ["b"]);

@@ -1,17 +1,15 @@
 //! A deterministic control plane for tests: ManualClock + DeterministicExecutor + MemKv Registry.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use orch_controllers::{Informers, Latch, Runtime};
-use orch_core::patch::Patch;
 use orch_core::runtime::{Clock, DeterministicExecutor, ManualClock};
-use orch_core::store::{
-    DeleteOptions, DeleteOutcome, ListParams, ObjectList, PatchOptions, WatchParams, WatchStream, WriteOptions,
-};
-use orch_core::{DynamicObject, ObjectStore, ResourceType, StoreError, Timestamp};
+use orch_core::store::{LayeredStore, StoreCall, StoreLayer, WatchParams, WatchStream};
+use orch_core::{ObjectStore, ResourceType, StoreError, Timestamp};
 use orch_store::kv::KvStore;
 use orch_store::mem::{MemKv, MemKvConfig};
 use orch_store::registry::{Registry, RegistryConfig};
@@ -89,17 +87,19 @@ impl Sim {
 
 /// An object store whose watch events of one kind arrive `lag` late (a cache that lags its writes),
 /// and that can be cut off (every call fails) to simulate a partition.
-pub struct FaultyStore {
-    pub inner: Arc<dyn ObjectStore>,
-    pub clock: Arc<dyn Clock>,
-    pub lag_kind: Option<(&'static str, Duration)>,
-    pub cut: Arc<std::sync::atomic::AtomicBool>,
-    pub disconnect: std::sync::Mutex<Latch>,
+pub type FaultyStore = LayeredStore<Faults>;
+
+/// The faults of a [`FaultyStore`].
+pub struct Faults {
+    clock: Arc<dyn Clock>,
+    lag_kind: Option<(&'static str, Duration)>,
+    cut: AtomicBool,
+    disconnect: Mutex<Latch>,
 }
 
-impl FaultyStore {
-    pub fn new(inner: Arc<dyn ObjectStore>, clock: Arc<dyn Clock>) -> Self {
-        FaultyStore { inner, clock, lag_kind: None, cut: Arc::default(), disconnect: Default::default() }
+impl Faults {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Faults { clock, lag_kind: None, cut: AtomicBool::new(false), disconnect: Default::default() }
     }
 
     pub fn lagging(mut self, kind: &'static str, lag: Duration) -> Self {
@@ -115,88 +115,29 @@ impl FaultyStore {
     }
 
     pub fn set_cut(&self, cut: bool) {
-        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+        self.cut.store(cut, Ordering::SeqCst);
     }
+}
 
-    fn check(&self) -> Result<(), StoreError> {
-        if self.cut.load(std::sync::atomic::Ordering::SeqCst) {
+#[async_trait]
+impl StoreLayer for Faults {
+    fn admit(&self, _: &StoreCall<'_>) -> Result<(), StoreError> {
+        if self.cut.load(Ordering::SeqCst) {
             Err(StoreError::Unavailable { message: "partitioned".into() })
         } else {
             Ok(())
         }
     }
-}
 
-#[async_trait]
-impl ObjectStore for FaultyStore {
-    async fn create(
+    async fn watch(
         &self,
-        rt: &ResourceType,
-        obj: DynamicObject,
-        o: &WriteOptions,
-    ) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.create(rt, obj, o).await
-    }
-    async fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.get(rt, ns, name).await
-    }
-    async fn list(&self, rt: &ResourceType, ns: Option<&str>, p: &ListParams) -> Result<ObjectList, StoreError> {
-        self.check()?;
-        self.inner.list(rt, ns, p).await
-    }
-    async fn update(
-        &self,
-        rt: &ResourceType,
-        obj: DynamicObject,
-        o: &WriteOptions,
-    ) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.update(rt, obj, o).await
-    }
-    async fn update_status(
-        &self,
-        rt: &ResourceType,
-        obj: DynamicObject,
-        o: &WriteOptions,
-    ) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.update_status(rt, obj, o).await
-    }
-    async fn patch(
-        &self,
+        inner: &dyn ObjectStore,
         rt: &ResourceType,
         ns: Option<&str>,
-        name: &str,
-        patch: &Patch,
-        o: &PatchOptions,
-    ) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.patch(rt, ns, name, patch, o).await
-    }
-    async fn delete(
-        &self,
-        rt: &ResourceType,
-        ns: Option<&str>,
-        name: &str,
-        o: &DeleteOptions,
-    ) -> Result<DeleteOutcome, StoreError> {
-        self.check()?;
-        self.inner.delete(rt, ns, name, o).await
-    }
-    async fn bind(&self, ns: &str, pod: &str, node: &str) -> Result<DynamicObject, StoreError> {
-        self.check()?;
-        self.inner.bind(ns, pod, node).await
-    }
-    async fn evict(&self, ns: &str, pod: &str, o: &DeleteOptions) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.evict(ns, pod, o).await
-    }
-    async fn watch(&self, rt: &ResourceType, ns: Option<&str>, p: &WatchParams) -> Result<WatchStream, StoreError> {
-        self.check()?;
+        p: &WatchParams,
+    ) -> Result<WatchStream, StoreError> {
         let disconnect = self.disconnect.lock().unwrap().clone();
-        let stream = self.inner.watch(rt, ns, p).await?.take_until(async move { disconnect.wait().await }).boxed();
+        let stream = inner.watch(rt, ns, p).await?.take_until(async move { disconnect.wait().await }).boxed();
         match self.lag_kind {
             Some((kind, lag)) if rt.kind == kind => {
                 let clock = self.clock.clone();

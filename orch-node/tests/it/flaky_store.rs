@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use orch_core::kinds::Pod;
-use orch_core::store::WatchEvent;
+use orch_core::store::{LayeredStore, WatchEvent};
 use orch_core::{Api, ObjectStore, Resource, StoreError};
 use orch_node::agent::{AgentConfig, NodeAgent};
 use orch_node::runtime::FakeRuntime;
@@ -16,7 +16,7 @@ use crate::watch_faults::{WatchFaults, WatchHook};
 
 /// A real store whose first `broken` pod watches end at once: alternately with `Gone` (the
 /// agent must relist) and with `Unavailable` (it must resume). Returns the count of pod watches.
-fn flaky(inner: Arc<dyn ObjectStore>, broken: usize) -> (Arc<WatchFaults>, Arc<AtomicUsize>) {
+fn flaky(inner: Arc<dyn ObjectStore>, broken: usize) -> (Arc<LayeredStore<WatchFaults>>, Arc<AtomicUsize>) {
     let pod_watches = Arc::new(AtomicUsize::new(0));
     let counter = pod_watches.clone();
     let hook: WatchHook = Box::new(move |rt, _params| {
@@ -33,7 +33,7 @@ fn flaky(inner: Arc<dyn ObjectStore>, broken: usize) -> (Arc<WatchFaults>, Arc<A
             futures::stream::once(async move { WatchEvent::Error(err) }).boxed()
         })
     });
-    (Arc::new(WatchFaults { inner, hook }), pod_watches)
+    (Arc::new(WatchFaults::over(inner, hook)), pod_watches)
 }
 
 #[tokio::test]

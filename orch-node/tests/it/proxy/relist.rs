@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use futures::StreamExt;
 use orch_core::StoreError;
-use orch_core::store::WatchEvent;
+use orch_core::store::{LayeredStore, WatchEvent};
 use tokio::sync::oneshot;
 
 use crate::watch_faults::{WatchFaults, WatchHook};
@@ -13,7 +13,7 @@ use super::*;
 
 /// A real store whose first resumed Endpoints watch hangs until the test opens the gate and then
 /// reports `Gone`, as if the history had been compacted meanwhile.
-fn gone_once(inner: Arc<dyn ObjectStore>, gate: oneshot::Receiver<()>) -> WatchFaults {
+fn gone_once(inner: Arc<dyn ObjectStore>, gate: oneshot::Receiver<()>) -> LayeredStore<WatchFaults> {
     let gate = Mutex::new(Some(gate));
     let hook: WatchHook = Box::new(move |rt, p| {
         if rt.kind != "Endpoints" || p.resource_version.is_none() {
@@ -26,7 +26,7 @@ fn gone_once(inner: Arc<dyn ObjectStore>, gate: oneshot::Receiver<()>) -> WatchF
         };
         Some(futures::stream::once(gone).boxed())
     });
-    WatchFaults { inner, hook }
+    WatchFaults::over(inner, hook)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
