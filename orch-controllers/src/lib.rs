@@ -23,7 +23,7 @@ pub mod runtime;
 
 pub use runtime::index;
 pub use runtime::{
-    Action, Backoff, Change, Controller, ControllerConfig, IndexFn, Informers, Latch, LatchWait, MetricsSnapshot, Next,
-    ObjectKey, QueueMetrics, ReconcileContext, Reconciler, Reflector, Runtime, Store, Subscriber, Subscription,
-    Watcher, WatcherConfig, WatcherEvent, WorkQueue, Writer,
+    Action, Backoff, CacheObserver, Change, Controller, ControllerConfig, IndexFn, Informers, Latch, LatchWait,
+    MetricsSnapshot, Next, ObjectKey, QueueMetrics, ReconcileContext, Reconciler, Reflector, Runtime, Store,
+    Subscriber, Subscription, Watcher, WatcherConfig, WatcherEvent, WorkQueue, Writer,
 };

@@ -113,6 +113,17 @@ impl<K: Resource> TypedGcKind<K> {
     }
 }
 
+/// Whether an update can change a garbage-collection decision: owners, finalizers or deletion
+/// changed, or the object is being deleted. A status write to a live pod cannot, and is not
+/// passed on (at 100,000 pods those are most of the changes).
+fn graph_changed(old: &ObjectMeta, new: &ObjectMeta) -> bool {
+    new.is_deleting()
+        || old.uid != new.uid
+        || old.owner_references != new.owner_references
+        || old.finalizers != new.finalizers
+        || old.deletion_timestamp != new.deletion_timestamp
+}
+
 /// `apiVersion/Kind` of a typed kind.
 pub fn kind_id<K: Resource>() -> String {
     format!("{}/{}", K::api_version(), K::KIND)
@@ -138,6 +149,11 @@ impl<K: Resource> GcKind for TypedGcKind<K> {
     }
     fn subscribe(&self, f: GcListener) -> Subscription {
         self.reflector.subscribe(Arc::new(move |c: &Change<K>| {
+            if let Change::Applied { old: Some(old), new } = c
+                && !graph_changed(old.meta(), new.meta())
+            {
+                return;
+            }
             f(&Self::node(c.object()), matches!(c, Change::Deleted(_)));
         }))
     }
@@ -174,5 +190,26 @@ impl<K: Resource> GcKind for TypedGcKind<K> {
             Err(StoreError::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orch_core::{OwnerReference, Timestamp};
+
+    #[test]
+    fn only_owner_finalizer_and_deletion_changes_reach_the_graph() {
+        let mut old = ObjectMeta::named("p").in_namespace("d");
+        old.owner_references.push(OwnerReference::controller_of("apps/v1", "ReplicaSet", "rs", "u1"));
+        let relabelled = ObjectMeta { labels: [("a".to_string(), "b".to_string())].into(), ..old.clone() };
+        assert!(!graph_changed(&old, &relabelled));
+        let released = ObjectMeta { owner_references: vec![], ..old.clone() };
+        assert!(graph_changed(&old, &released));
+        let finalized = ObjectMeta { finalizers: vec!["orphan".into()], ..old.clone() };
+        assert!(graph_changed(&old, &finalized));
+        let deleting = ObjectMeta { deletion_timestamp: Some(Timestamp::EPOCH), ..old.clone() };
+        assert!(graph_changed(&old, &deleting));
+        assert!(graph_changed(&deleting, &deleting));
     }
 }

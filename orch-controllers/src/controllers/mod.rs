@@ -11,5 +11,6 @@ pub mod namespace;
 pub mod node_ipam;
 pub mod node_lifecycle;
 pub mod pod_ranking;
+pub mod replica_counts;
 pub mod replica_set;
 pub mod rollout;

@@ -9,7 +9,8 @@ use orch_core::kinds::{Pod, ReplicaSet, ReplicaSetStatus};
 use orch_core::{Api, ObjectMeta, ObjectStore, OwnerReference, Resource, Selector, StoreError, Timestamp};
 
 use super::expectations::Expectations;
-use super::pod_ranking::{availability, is_active, pods_to_delete};
+use super::pod_ranking::{is_active, pods_to_delete};
+use super::replica_counts::{ReplicaCounts, ReplicaTally};
 use crate::index::{CONTROLLER_UID_INDEX, ORPHAN_INDEX, by_controller_uid, orphans_by_namespace};
 use crate::{Action, Informers, ObjectKey, ReconcileContext, Reconciler, Runtime, Store};
 
@@ -36,104 +37,97 @@ pub enum ReplicaSetError {
     Store(#[from] StoreError),
 }
 
-/// What one reconcile decided, computed from the cache only.
+/// What one reconcile decided, computed from the cached counts only.
 #[derive(Debug, Default, PartialEq)]
 pub struct ReplicaSetPlan {
     /// Orphans matching the selector, to adopt.
     pub adopt: Vec<String>,
-    /// Owned pods no longer matching the selector, to release.
-    pub release: Vec<String>,
+    /// How many owned pods no longer match the selector (release them: [`pods_to_release`]).
+    pub release: usize,
     /// Pods to create.
     pub create: usize,
-    /// Pods to delete, by name.
-    pub delete: Vec<String>,
+    /// How many pods to delete (which ones: [`pods_to_delete_by_name`]).
+    pub delete: usize,
     /// The status to report.
     pub status: ReplicaSetStatus,
     /// When a ready pod becomes available, if that is pending.
     pub recheck_at: Option<Timestamp>,
 }
 
-/// Decides adoption, scaling and status from the cached pods. `may_scale` is false while
-/// expectations are unmet.
+/// Decides adoption, scaling and status from the tally of the owned pods (see
+/// [`ReplicaCounts`]) and the cached orphans. `may_scale` is false while expectations are unmet.
 pub fn plan_replica_set(
     rs: &ReplicaSet,
     selector: &Selector,
-    owned: &[Arc<Pod>],
+    mut owned: ReplicaTally,
     orphans: &[Arc<Pod>],
     may_scale: bool,
     burst: usize,
     now: Timestamp,
 ) -> ReplicaSetPlan {
-    let mut plan = ReplicaSetPlan::default();
+    let mut plan = ReplicaSetPlan { release: owned.releasable, ..Default::default() };
     let deleting = rs.metadata.is_deleting();
-    let mut active: Vec<&Pod> = Vec::new();
-    for p in owned {
-        if selector.matches(&p.metadata.labels) {
-            if is_active(p) {
-                active.push(p);
-            }
-        } else if !p.metadata.is_deleting() {
-            plan.release.push(p.metadata.name_str().to_owned());
-        }
-    }
+    let min_ready = min_ready(rs);
     if !deleting {
         for p in orphans.iter().filter(|p| selector.matches(&p.metadata.labels)) {
             plan.adopt.push(p.metadata.name_str().to_owned());
-            if is_active(p) {
-                active.push(p);
-            }
+            owned.add_matching(p, &rs.spec.template.metadata.labels, min_ready, now);
         }
     }
     let want = rs.spec.replicas.unwrap_or(1).max(0) as usize;
     if may_scale && !deleting {
-        if active.len() < want {
-            plan.create = (want - active.len()).min(burst);
-        } else if active.len() > want {
-            let n = (active.len() - want).min(burst);
-            plan.delete = pods_to_delete(active.clone(), n).iter().map(|p| p.metadata.name_str().to_owned()).collect();
-        }
-    }
-    let min_ready = Duration::from_secs(rs.spec.min_ready_seconds.unwrap_or(0).max(0) as u64);
-    let mut ready = 0;
-    let mut available = 0;
-    let template_labels = &rs.spec.template.metadata.labels;
-    let mut fully_labeled = 0;
-    for p in &active {
-        if p.is_ready() {
-            ready += 1;
-        }
-        match availability(p, min_ready, now) {
-            Ok(()) => available += 1,
-            Err(Some(at)) => plan.recheck_at = Some(plan.recheck_at.map_or(at, |r: Timestamp| r.min(at))),
-            Err(None) => {}
-        }
-        if template_labels.iter().all(|(k, v)| p.metadata.labels.get(k) == Some(v)) {
-            fully_labeled += 1;
+        if owned.active < want {
+            plan.create = (want - owned.active).min(burst);
+        } else {
+            plan.delete = (owned.active - want).min(burst);
         }
     }
     let previous = rs.status.clone().unwrap_or_default();
+    plan.recheck_at = owned.recheck_at;
+    let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     plan.status = ReplicaSetStatus {
-        replicas: active.len() as i32,
-        fully_labeled_replicas: Some(fully_labeled),
-        ready_replicas: Some(ready),
-        available_replicas: Some(available),
+        replicas: count(owned.active),
+        fully_labeled_replicas: Some(count(owned.fully_labeled)),
+        ready_replicas: Some(count(owned.ready)),
+        available_replicas: Some(count(owned.available)),
         observed_generation: rs.metadata.generation,
         conditions: previous.conditions,
     };
     plan
 }
 
+fn min_ready(rs: &ReplicaSet) -> Duration {
+    Duration::from_secs(rs.spec.min_ready_seconds.unwrap_or(0).max(0) as u64)
+}
+
+/// Names of the pods that no longer match `selector` and are not being deleted.
+pub fn pods_to_release(selector: &Selector, pods: &[Arc<Pod>]) -> Vec<String> {
+    pods.iter()
+        .filter(|p| !selector.matches(&p.metadata.labels) && !p.metadata.is_deleting())
+        .map(|p| p.metadata.name_str().to_owned())
+        .collect()
+}
+
+/// Names of the `n` active pods matching `selector` to delete first (see [`pods_to_delete`]).
+pub fn pods_to_delete_by_name(selector: &Selector, pods: &[Arc<Pod>], n: usize) -> Vec<String> {
+    let active: Vec<&Pod> =
+        pods.iter().map(|p| p.as_ref()).filter(|p| is_active(p) && selector.matches(&p.metadata.labels)).collect();
+    pods_to_delete(active, n).iter().map(|p| p.metadata.name_str().to_owned()).collect()
+}
+
 /// The ReplicaSet controller. Run it with `Controller::new(rs, &informers).owns::<Pod>()`.
 pub struct ReplicaSetController {
     store: Arc<dyn ObjectStore>,
     pods: Store<Pod>,
+    counts: Arc<ReplicaCounts>,
     rt: Runtime,
     config: ReplicaSetConfig,
     expectations: Expectations,
 }
 
 impl ReplicaSetController {
-    /// A controller using the shared pod cache of `informers` (it adds the indexes it needs).
+    /// A controller using the shared pod cache of `informers` (it adds the indexes it needs and
+    /// keeps [`ReplicaCounts`] of it).
     pub fn new(informers: &Informers) -> Self {
         Self::with_config(informers, ReplicaSetConfig::default())
     }
@@ -147,9 +141,12 @@ impl ReplicaSetController {
         if !pods.has_index(ORPHAN_INDEX) {
             pods.add_index(ORPHAN_INDEX, orphans_by_namespace());
         }
+        let counts = Arc::new(ReplicaCounts::new());
+        pods.add_observer(counts.clone());
         ReplicaSetController {
             store: informers.object_store(),
             pods,
+            counts,
             rt: informers.runtime().clone(),
             expectations: Expectations::new(config.expectations_timeout),
             config,
@@ -249,27 +246,36 @@ impl Reconciler for ReplicaSetController {
         let key = &ctx.key;
         let Ok(selector) = rs.spec.selector.to_selector() else { return Ok(Action::await_change()) };
         let uid = rs.metadata.uid.clone().unwrap_or_default();
-        let owned = self.pods.by_index(CONTROLLER_UID_INDEX, &uid);
+        let template_labels = &rs.spec.template.metadata.labels;
+        let tally = self.counts.tally(&uid, &selector, template_labels, min_ready(&rs), ctx.now);
         let orphans =
             if selector.is_empty() { Vec::new() } else { self.pods.by_index(ORPHAN_INDEX, key.namespace_str()) };
         let ns = key.namespace_str().to_owned();
         let satisfied = self.expectations.satisfied(key, ctx.now, |name| {
             self.pods.get(&ObjectKey::namespaced(ns.clone(), name)).is_some_and(|p| !p.metadata.is_deleting())
         });
-        let plan = plan_replica_set(&rs, &selector, &owned, &orphans, satisfied, self.config.burst, ctx.now);
+        let plan = plan_replica_set(&rs, &selector, tally, &orphans, satisfied, self.config.burst, ctx.now);
         let owner =
             OwnerReference::controller_of(ReplicaSet::api_version(), ReplicaSet::KIND, rs.metadata.name_str(), &uid);
         for name in &plan.adopt {
             self.set_owner(key, name, Some(&owner), &uid).await?;
         }
-        for name in &plan.release {
-            self.set_owner(key, name, None, &uid).await?;
+        // Only releasing and scaling down need the pods themselves.
+        let owned = if plan.release > 0 || plan.delete > 0 {
+            self.pods.by_index(CONTROLLER_UID_INDEX, &uid)
+        } else {
+            Vec::new()
+        };
+        for name in pods_to_release(&selector, &owned) {
+            self.set_owner(key, &name, None, &uid).await?;
         }
         if plan.create > 0 {
             self.create_pods(&rs, key, &owner, plan.create).await?;
         }
-        if !plan.delete.is_empty() {
-            self.delete_pods(key, &plan.delete).await?;
+        if plan.delete > 0 {
+            let candidates: Vec<Arc<Pod>> = owned.into_iter().chain(orphans).collect();
+            let victims = pods_to_delete_by_name(&selector, &candidates, plan.delete);
+            self.delete_pods(key, &victims).await?;
         }
         if rs.status.as_ref() != Some(&plan.status) {
             let mut updated = (*rs).clone();
@@ -299,6 +305,7 @@ impl Reconciler for ReplicaSetController {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::CacheObserver;
     use orch_core::LabelSelector;
 
     fn rs(replicas: i32) -> ReplicaSet {
@@ -316,6 +323,24 @@ mod tests {
         })
     }
 
+    /// `pods` owned by the ReplicaSet: the same pods with its controller reference.
+    fn owned(pods: &[Arc<Pod>]) -> Vec<Arc<Pod>> {
+        let owner = OwnerReference::controller_of("apps/v1", "ReplicaSet", "web", "u");
+        pods.iter()
+            .map(|p| {
+                let mut p = (**p).clone();
+                p.metadata.owner_references.push(owner.clone());
+                Arc::new(p)
+            })
+            .collect()
+    }
+
+    fn tally(r: &ReplicaSet, pods: &[Arc<Pod>]) -> ReplicaTally {
+        let counts = ReplicaCounts::new();
+        owned(pods).iter().for_each(|p| counts.applied(None, p));
+        counts.tally("u", &sel(r), &r.spec.template.metadata.labels, Duration::ZERO, Timestamp::EPOCH)
+    }
+
     fn sel(rs: &ReplicaSet) -> Selector {
         rs.spec.selector.to_selector().unwrap()
     }
@@ -323,36 +348,48 @@ mod tests {
     #[test]
     fn unmet_expectations_freeze_scaling_but_not_status() {
         let r = rs(3);
-        let plan = plan_replica_set(&r, &sel(&r), &[pod("a", "web")], &[], false, 500, Timestamp::EPOCH);
+        let pods = [pod("a", "web")];
+        let plan = plan_replica_set(&r, &sel(&r), tally(&r, &pods), &[], false, 500, Timestamp::EPOCH);
         assert_eq!(plan.create, 0);
         assert_eq!(plan.status.replicas, 1);
-        let plan = plan_replica_set(&r, &sel(&r), &[pod("a", "web")], &[], true, 500, Timestamp::EPOCH);
+        let plan = plan_replica_set(&r, &sel(&r), tally(&r, &pods), &[], true, 500, Timestamp::EPOCH);
         assert_eq!(plan.create, 2);
     }
 
     #[test]
     fn matching_orphans_are_adopted_and_count_as_replicas() {
         let r = rs(1);
-        let plan =
-            plan_replica_set(&r, &sel(&r), &[], &[pod("o", "web"), pod("x", "other")], true, 500, Timestamp::EPOCH);
+        let orphans = [pod("o", "web"), pod("x", "other")];
+        let plan = plan_replica_set(&r, &sel(&r), tally(&r, &[]), &orphans, true, 500, Timestamp::EPOCH);
         assert_eq!(plan.adopt, ["o"]);
         assert_eq!(plan.create, 0);
+        assert_eq!(plan.status.replicas, 1);
     }
 
     #[test]
     fn owned_pods_that_stopped_matching_are_released() {
         let r = rs(1);
-        let plan =
-            plan_replica_set(&r, &sel(&r), &[pod("a", "web"), pod("b", "moved")], &[], true, 500, Timestamp::EPOCH);
-        assert_eq!(plan.release, ["b"]);
-        assert!(plan.delete.is_empty());
+        let pods = [pod("a", "web"), pod("b", "moved")];
+        let plan = plan_replica_set(&r, &sel(&r), tally(&r, &pods), &[], true, 500, Timestamp::EPOCH);
+        assert_eq!(plan.release, 1);
+        assert_eq!(pods_to_release(&sel(&r), &owned(&pods)), ["b"]);
+        assert_eq!(plan.delete, 0);
     }
 
     #[test]
     fn scale_down_is_capped_by_burst() {
         let r = rs(0);
-        let owned: Vec<_> = (0..5).map(|i| pod(&format!("p{i}"), "web")).collect();
-        let plan = plan_replica_set(&r, &sel(&r), &owned, &[], true, 2, Timestamp::EPOCH);
-        assert_eq!(plan.delete.len(), 2);
+        let pods: Vec<_> = (0..5).map(|i| pod(&format!("p{i}"), "web")).collect();
+        let plan = plan_replica_set(&r, &sel(&r), tally(&r, &pods), &[], true, 2, Timestamp::EPOCH);
+        assert_eq!(plan.delete, 2);
+        assert_eq!(pods_to_delete_by_name(&sel(&r), &pods, plan.delete).len(), 2);
+    }
+
+    #[test]
+    fn a_deleting_replica_set_neither_scales_nor_adopts() {
+        let mut r = rs(5);
+        r.metadata.deletion_timestamp = Some(Timestamp::EPOCH);
+        let plan = plan_replica_set(&r, &sel(&r), tally(&r, &[]), &[pod("o", "web")], true, 500, Timestamp::EPOCH);
+        assert_eq!((plan.create, plan.delete, plan.adopt.len()), (0, 0, 0));
     }
 }

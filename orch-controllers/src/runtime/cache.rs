@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use orch_core::Resource;
 
-use super::{Latch, ObjectKey};
+use super::{CacheObserver, Latch, ObjectKey};
 
 /// A secondary index: the values an object is filed under (for example its node name).
 pub type IndexFn<K> = Arc<dyn Fn(&K) -> Vec<String> + Send + Sync>;
@@ -48,28 +48,32 @@ struct State<K> {
     indexers: BTreeMap<String, IndexFn<K>>,
     /// index name → value → keys.
     indexes: BTreeMap<String, BTreeMap<String, BTreeSet<ObjectKey>>>,
+    /// Derived views, in registration order.
+    observers: Vec<Arc<dyn CacheObserver<K>>>,
 }
 
 impl<K: Resource> State<K> {
-    fn index_insert(&mut self, key: &ObjectKey, obj: &K) {
+    /// Files `key` under the index values of `new`, moving it from those of `old`. An object
+    /// whose values did not change (most updates: a status write keeps the owner, node and
+    /// namespace) costs one call of each index function and no set operation.
+    fn reindex(&mut self, key: &ObjectKey, old: Option<&K>, new: Option<&K>) {
         for (name, f) in &self.indexers {
-            let idx = self.indexes.entry(name.clone()).or_default();
-            for v in f(obj) {
-                idx.entry(v).or_default().insert(key.clone());
+            let before = old.map(|o| f(o)).unwrap_or_default();
+            let after = new.map(|o| f(o)).unwrap_or_default();
+            if before == after {
+                continue;
             }
-        }
-    }
-
-    fn index_remove(&mut self, key: &ObjectKey, obj: &K) {
-        for (name, f) in &self.indexers {
-            let Some(idx) = self.indexes.get_mut(name) else { continue };
-            for v in f(obj) {
-                if let Some(set) = idx.get_mut(&v) {
+            let idx = self.indexes.entry(name.clone()).or_default();
+            for v in before.iter().filter(|v| !after.contains(v)) {
+                if let Some(set) = idx.get_mut(v) {
                     set.remove(key);
                     if set.is_empty() {
-                        idx.remove(&v);
+                        idx.remove(v);
                     }
                 }
+            }
+            for v in after.into_iter().filter(|v| !before.contains(v)) {
+                idx.entry(v).or_default().insert(key.clone());
             }
         }
     }
@@ -123,6 +127,7 @@ impl<K: Resource> Writer<K> {
                     objects: BTreeMap::new(),
                     indexers: BTreeMap::new(),
                     indexes: BTreeMap::new(),
+                    observers: Vec::new(),
                 }),
                 synced: Latch::new(),
             }),
@@ -144,10 +149,8 @@ impl<K: Resource> Writer<K> {
         let key = ObjectKey::of(obj.as_ref());
         let mut st = self.shared.write();
         let old = st.objects.insert(key.clone(), obj.clone());
-        if let Some(o) = &old {
-            st.index_remove(&key, o);
-        }
-        st.index_insert(&key, &obj);
+        st.reindex(&key, old.as_deref(), Some(&obj));
+        st.observers.iter().for_each(|o| o.applied(old.as_deref(), &obj));
         Change::Applied { old, new: obj }
     }
 
@@ -156,7 +159,8 @@ impl<K: Resource> Writer<K> {
         let key = ObjectKey::of(obj.as_ref());
         let mut st = self.shared.write();
         if let Some(o) = st.objects.remove(&key) {
-            st.index_remove(&key, &o);
+            st.reindex(&key, Some(&o), None);
+            st.observers.iter().for_each(|ob| ob.removed(&o));
         }
         Change::Deleted(obj)
     }
@@ -169,10 +173,12 @@ impl<K: Resource> Writer<K> {
             let mut st = self.shared.write();
             let mut old = std::mem::take(&mut st.objects);
             st.indexes.clear();
+            st.observers.iter().for_each(|o| o.cleared());
             for obj in items {
                 let key = ObjectKey::of(obj.as_ref());
                 let prev = old.remove(&key);
-                st.index_insert(&key, &obj);
+                st.reindex(&key, None, Some(&obj));
+                st.observers.iter().for_each(|o| o.applied(None, &obj));
                 st.objects.insert(key, obj.clone());
                 changes.push(Change::Applied { old: prev, new: obj });
             }
@@ -266,6 +272,14 @@ impl<K: Resource> Store<K> {
         add_index(&self.shared, name, f);
     }
 
+    /// Registers a derived view: it is replayed the current content at once, then told every
+    /// change under the cache's write lock (see [`CacheObserver`]).
+    pub fn add_observer(&self, observer: Arc<dyn CacheObserver<K>>) {
+        let mut st = self.shared.write();
+        st.objects.values().for_each(|o| observer.applied(None, o));
+        st.observers.push(observer);
+    }
+
     /// Whether an index of that name exists.
     pub fn has_index(&self, name: &str) -> bool {
         self.shared.read().indexers.contains_key(name)
@@ -332,5 +346,41 @@ mod tests {
         w.apply(Arc::new(other));
         assert_eq!(r.list_namespace("default").len(), 1);
         assert_eq!(r.list_namespace("other").len(), 1);
+    }
+
+    /// Counts cached pods per node, as an observer sees them.
+    #[derive(Default)]
+    struct PerNode(std::sync::Mutex<BTreeMap<String, i64>>);
+
+    impl CacheObserver<Pod> for PerNode {
+        fn applied(&self, old: Option<&Pod>, new: &Pod) {
+            if let Some(o) = old {
+                self.removed(o);
+            }
+            *self.0.lock().unwrap().entry(new.spec.node_name.clone().unwrap_or_default()).or_default() += 1;
+        }
+        fn removed(&self, old: &Pod) {
+            *self.0.lock().unwrap().entry(old.spec.node_name.clone().unwrap_or_default()).or_default() -= 1;
+        }
+        fn cleared(&self) {
+            self.0.lock().unwrap().clear();
+        }
+    }
+
+    #[test]
+    fn an_observer_is_replayed_the_content_then_follows_every_change() {
+        let mut w = Writer::new();
+        w.apply(pod("a", "n1"));
+        let counts = Arc::new(PerNode::default());
+        w.reader().add_observer(counts.clone());
+        let get = |n: &str| counts.0.lock().unwrap().get(n).copied().unwrap_or_default();
+        assert_eq!(get("n1"), 1);
+        w.apply(pod("a", "n2"));
+        w.apply(pod("b", "n2"));
+        assert_eq!((get("n1"), get("n2")), (0, 2));
+        w.delete(pod("b", "n2"));
+        assert_eq!(get("n2"), 1);
+        w.replace(vec![pod("c", "n3")]);
+        assert_eq!((get("n2"), get("n3")), (0, 1));
     }
 }

@@ -5,6 +5,7 @@ mod codec;
 mod config;
 mod core;
 mod delete;
+mod hub_event;
 pub mod keys;
 mod object_store;
 mod read;

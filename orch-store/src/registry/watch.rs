@@ -7,7 +7,10 @@ use orch_core::store::{ListParams, WatchEvent, WatchParams, WatchStream};
 use orch_core::{ResourceType, StoreError};
 
 use super::read::Filter;
-use super::watch_hub::{HubEvent, Subscribed, WatchHub};
+use super::watch_hub::{EventDecoder, HubEvent, Subscribed, WatchHub};
+
+/// Keys whose last decoded state a history watcher keeps, to serve the next event's `prev`.
+const HISTORY_DECODER_KEYS: usize = 1024;
 use super::watch_queue::{QueueStream, WatchQueue};
 use super::{Registry, codec, keys};
 use crate::kv::{KvWatchStream, WatchMessage, WatchRequest};
@@ -75,13 +78,14 @@ impl Registry {
 
 /// Serves one watcher straight from the store's history (when it starts before the hub's window).
 async fn forward(mut stream: KvWatchStream, filter: Filter, queue: Arc<WatchQueue>, bookmarks: bool) {
+    let mut decoder = EventDecoder::new(HISTORY_DECODER_KEYS);
     while let Some(msg) = stream.next().await {
         if queue.is_gone() {
             return;
         }
         match msg {
             Ok(WatchMessage::Events(events)) => {
-                let decoded: Vec<HubEvent> = events.iter().filter_map(HubEvent::decode).collect();
+                let decoded: Vec<HubEvent> = events.iter().filter_map(|e| decoder.decode(e)).collect();
                 for group in decoded.chunk_by(|a, b| a.revision == b.revision) {
                     let out: Vec<WatchEvent> = group.iter().filter_map(|e| e.for_filter(&filter)).collect();
                     if queue.push_all(out).is_err() {

@@ -5,53 +5,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::StreamExt;
 use orch_core::store::WatchEvent;
-use orch_core::{DynamicObject, ResourceType, StoreError};
+use orch_core::{ResourceType, StoreError};
 
-use super::codec;
+pub(super) use super::hub_event::{EventDecoder, HubEvent};
 use super::read::Filter;
 use super::watch_queue::{PushError, WatchQueue};
-use crate::kv::{KvEvent, KvEventKind, KvStore, KvWatchStream, WatchMessage, WatchRequest};
-
-/// One change of one object, decoded once and shared by every watcher.
-pub(super) struct HubEvent {
-    pub(super) revision: i64,
-    /// The object after the change; for a delete, its last state with the delete's revision.
-    pub(super) object: Arc<DynamicObject>,
-    /// The object before the change (with the change's revision), for puts that replaced one.
-    pub(super) prev: Option<Arc<DynamicObject>>,
-    pub(super) deleted: bool,
-}
-
-impl HubEvent {
-    /// Decodes one store event; undecodable objects yield `None` (they cannot be served anyway).
-    pub(super) fn decode(ev: &KvEvent) -> Option<HubEvent> {
-        let revision = ev.kv.mod_revision;
-        let prev = ev.prev_kv.as_ref().and_then(|p| codec::decode_at(&p.key, &p.value, revision).ok()).map(Arc::new);
-        match ev.kind {
-            KvEventKind::Put => {
-                let object = Arc::new(codec::decode(&ev.kv).ok()?);
-                Some(HubEvent { revision, object, prev, deleted: false })
-            }
-            KvEventKind::Delete => Some(HubEvent { revision, object: prev?, prev: None, deleted: true }),
-        }
-    }
-
-    /// The watch event a watcher with `filter` sees, if any: objects entering the filter are
-    /// `Added`, leaving it `Deleted` (with their previous state).
-    pub(super) fn for_filter(&self, filter: &Filter) -> Option<WatchEvent> {
-        if self.deleted {
-            return filter.matches(&self.object).then(|| WatchEvent::Deleted(self.object.clone()));
-        }
-        let now = filter.matches(&self.object);
-        let before = self.prev.as_ref().map(|p| filter.matches(p));
-        match (before, now) {
-            (Some(true), true) => Some(WatchEvent::Modified(self.object.clone())),
-            (Some(true), false) => self.prev.clone().map(WatchEvent::Deleted),
-            (None | Some(false), true) => Some(WatchEvent::Added(self.object.clone())),
-            (_, false) => None,
-        }
-    }
-}
+use crate::kv::{KvStore, KvWatchStream, WatchMessage, WatchRequest};
 
 struct Slot {
     filter: Filter,
@@ -137,7 +96,8 @@ impl WatchHub {
             }),
             history,
         });
-        spawn.spawn_boxed("registry-watch-hub", Box::pin(pump(Arc::downgrade(&hub), stream)));
+        let decoder = EventDecoder::new(history);
+        spawn.spawn_boxed("registry-watch-hub", Box::pin(pump(Arc::downgrade(&hub), stream, decoder)));
         Ok(hub)
     }
 
@@ -273,12 +233,12 @@ fn remove(st: &mut HubState, id: u64) {
 }
 
 /// Reads the store watch, decodes each event once (outside the hub's lock) and dispatches it.
-async fn pump(hub: std::sync::Weak<WatchHub>, mut stream: KvWatchStream) {
+async fn pump(hub: std::sync::Weak<WatchHub>, mut stream: KvWatchStream, mut decoder: EventDecoder) {
     while let Some(msg) = stream.next().await {
         let Some(hub) = hub.upgrade() else { return };
         match msg {
             Ok(WatchMessage::Events(events)) => {
-                hub.dispatch(events.iter().filter_map(HubEvent::decode).map(Arc::new).collect());
+                hub.dispatch(events.iter().filter_map(|e| decoder.decode(e)).map(Arc::new).collect());
             }
             Ok(WatchMessage::Progress { revision }) => hub.progress(revision),
             Err(e) => {
