@@ -20,8 +20,11 @@ use orch_store::durable::{DurableFs, DurableKv, DurableKvConfig, FaultyFs};
 use orch_store::kv::{KvStore, PutRequest, RangeRequest};
 use serde_json::Value;
 
+/// A target's body: runs one input, panics on a bug.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, as `cargo fuzz` and the corpus directories call them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("manifest", manifest),
     ("quantity", quantity),
     ("selectors", selectors),

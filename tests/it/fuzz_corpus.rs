@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use orch_core::{DeterministicExecutor, ManualClock};
 use orch_store::durable::{DurableFs, DurableKv, DurableKvConfig, FaultyFs};
-use orch_store::kv::{
-    Compare, CompareOp, DeleteRequest, KvStore, PutRequest, TxnOp, TxnRequest,
-};
+use orch_store::kv::{Compare, CompareOp, DeleteRequest, KvStore, PutRequest, TxnOp, TxnRequest};
 
 #[allow(dead_code)]
 #[path = "../../fuzz/src/lib.rs"]

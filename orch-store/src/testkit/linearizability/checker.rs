@@ -317,11 +317,7 @@ mod tests {
         let read_before_call = [op(1, None, put("a"), None), op(0, Some(0), Input::Get, val(Some("a")))];
         assert!(!linearizable(&read_before_call));
         // And once seen, it cannot be unseen.
-        let flicker = [
-            timed_out,
-            op(5, Some(6), Input::Get, val(Some("a"))),
-            op(7, Some(8), Input::Get, val(None)),
-        ];
+        let flicker = [timed_out, op(5, Some(6), Input::Get, val(Some("a"))), op(7, Some(8), Input::Get, val(None))];
         assert!(!linearizable(&flicker));
     }
 

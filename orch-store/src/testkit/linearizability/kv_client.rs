@@ -38,7 +38,11 @@ impl KvModelStore {
 
     /// A transaction writing `value` at `key` (or deleting it) if `compare` holds.
     async fn write_if(&self, key: Bytes, compare: Compare, value: String) -> Result<Output, Indefinite> {
-        let txn = TxnRequest { compare: vec![compare], success: vec![TxnOp::Put(PutRequest::new(key, value))], failure: vec![] };
+        let txn = TxnRequest {
+            compare: vec![compare],
+            success: vec![TxnOp::Put(PutRequest::new(key, value))],
+            failure: vec![],
+        };
         let resp = self.kv.txn(txn).await.map_err(|e| Indefinite(e.to_string()))?;
         Ok(Output::Applied(resp.succeeded))
     }

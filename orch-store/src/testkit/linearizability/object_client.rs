@@ -106,12 +106,14 @@ impl ModelStore for ObjectModelStore {
                 let result = self.store.update(&rt, lease, &opts).await;
                 applied(result, |e| matches!(e, StoreError::Conflict { .. } | StoreError::NotFound { .. }))
             }
-            Input::Delete => match self.store.delete(&rt, Some(&self.namespace), key, &DeleteOptions::default()).await {
-                Ok(DeleteOutcome::Deleted(_)) => Ok(Output::Applied(true)),
-                Ok(DeleteOutcome::Pending(_)) => Err(Indefinite("deletion is pending".into())),
-                Err(StoreError::NotFound { .. }) => Ok(Output::Applied(false)),
-                Err(e) => Err(indefinite(e)),
-            },
+            Input::Delete => {
+                match self.store.delete(&rt, Some(&self.namespace), key, &DeleteOptions::default()).await {
+                    Ok(DeleteOutcome::Deleted(_)) => Ok(Output::Applied(true)),
+                    Ok(DeleteOutcome::Pending(_)) => Err(Indefinite("deletion is pending".into())),
+                    Err(StoreError::NotFound { .. }) => Ok(Output::Applied(false)),
+                    Err(e) => Err(indefinite(e)),
+                }
+            }
         }
     }
 
