@@ -19,11 +19,11 @@ use crate::kv::{Compare, CompareOp, DeleteRequest, KvStore, PutRequest, RangeReq
 /// use std::sync::Arc;
 /// use orch_store::mem::MemKv;
 /// use orch_store::testkit::linearizability::{Input, KvModelStore, ModelStore, Output};
-/// # futures::executor::block_on(async {
+/// # #[tokio::main] async fn main() {
 /// let store = KvModelStore::new(Arc::new(MemKv::new()), "test/");
 /// assert_eq!(store.apply("a", &Input::Create("1".into())).await, Ok(Output::Applied(true)));
 /// assert_eq!(store.apply("a", &Input::Get).await, Ok(Output::Value(Some("1".into()))));
-/// # });
+/// # }
 /// ```
 pub struct KvModelStore {
     kv: Arc<dyn KvStore>,
