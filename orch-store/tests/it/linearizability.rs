@@ -16,7 +16,9 @@ use orch_store::kv::{
     RangeRequest, RangeResponse, TxnRequest, TxnResponse, WatchRequest,
 };
 use orch_store::mem::MemKv;
-use orch_store::testkit::linearizability::{CheckConfig, KvModelStore, Workload, check, run_workload};
+use orch_store::testkit::linearizability::{
+    CheckConfig, KvModelStore, ModelStore, Workload, check, check_trials, run_workload,
+};
 
 use super::durable_kv::{TempDir, open_with};
 
@@ -34,38 +36,18 @@ fn workload(seed: u64) -> Workload {
         .timeouts(0.1, Duration::from_millis(3))
 }
 
-/// Runs the trials against a fresh store from `open` each, checks every history, and prints the
-/// figures. Fails on any violation, inconclusive key or unexpected error.
-async fn trials<F, Fut>(name: &str, open: F)
+/// Runs the trials against a fresh store from `open` each and prints the figures.
+async fn trials<F, Fut>(name: &str, mut open: F)
 where
-    F: Fn(u64) -> Fut,
+    F: FnMut(u64) -> Fut,
     Fut: Future<Output = Arc<dyn KvStore>>,
 {
-    let trials: u64 = env_or("ORCH_LIN_TRIALS", 1);
-    let (mut ops, mut writes, mut applied, mut timeouts, mut unknown, mut steps) = (0, 0, 0, 0, 0, 0);
-    for seed in 0..trials {
-        let kv = open(seed).await;
-        let store = Arc::new(KvModelStore::new(kv, format!("lin-{seed}/")));
-        let (history, stats) = run_workload(store, &workload(seed)).await;
-        assert_eq!(stats.indefinite, 0, "{name}: calls failed without an injected fault");
-        let report = check(&history.operations(), &CheckConfig::default());
-        if let Some(v) = report.violations.first() {
-            panic!("{name}, seed {seed}: not linearizable:\n{v}");
-        }
-        assert!(report.inconclusive.is_empty(), "{name}, seed {seed}: search gave up on {:?}", report.inconclusive);
-        ops += report.operations;
-        writes += report.writes;
-        unknown += report.unknown;
-        steps += report.steps;
-        applied += stats.writes_applied;
-        timeouts += stats.injected_timeouts;
-    }
-    assert!(timeouts > 0, "{name}: no injected timeout fired, so unknown outcomes went untested");
-    eprintln!(
-        "{{\"lin\":\"{name}\",\"trials\":{trials},\"operations\":{ops},\"writes\":{writes},\
-         \"writes_applied\":{applied},\"injected_timeouts\":{timeouts},\"unknown_outcomes\":{unknown},\
-         \"search_steps\":{steps},\"violations\":0}}"
-    );
+    let open = |seed: u64| {
+        let kv = open(seed);
+        async move { Arc::new(KvModelStore::new(kv.await, format!("lin-{seed}/"))) as Arc<dyn ModelStore> }
+    };
+    let figures = check_trials(name, env_or("ORCH_LIN_TRIALS", 1), workload, open).await;
+    eprintln!("{}", figures.to_json(name));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -16,7 +16,8 @@
 //! - [`run_workload`]: concurrent clients over any [`ModelStore`], with injected client
 //!   timeouts that abandon the call while it keeps running;
 //! - [`KvModelStore`] and [`ObjectModelStore`]: the model over any `KvStore` (MemKv, DurableKv,
-//!   EtcdKv, your own) and over any `ObjectStore` (the `Registry`, the HTTP client).
+//!   EtcdKv, your own) and over any `ObjectStore` (the `Registry`, the HTTP client);
+//! - [`check_trials`]: a series of seeded trials, each checked, with summed [`TrialFigures`].
 //!
 //! # Example: checking your own backend
 //! ```
@@ -38,6 +39,7 @@ mod history;
 mod kv_client;
 pub mod model;
 mod object_client;
+mod trials;
 mod workload;
 
 pub use checker::{CheckConfig, CheckReport, Violation, check};
@@ -45,4 +47,5 @@ pub use history::{History, Operation, Pending};
 pub use kv_client::KvModelStore;
 pub use model::{Input, OpKind, Output, State, step};
 pub use object_client::ObjectModelStore;
+pub use trials::{TrialFigures, check_trials};
 pub use workload::{Indefinite, ModelStore, Workload, WorkloadStats, run_workload};
