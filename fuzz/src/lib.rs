@@ -262,7 +262,9 @@ fn frame_records(mut input: &[u8], number: bool) -> Vec<u8> {
     out
 }
 
-/// Appends one log frame holding `body`.
+/// Appends one log frame holding `body`. Written from the format documented in orch-store's
+/// `durable/record.rs` rather than calling its (private) encoder, so the harness also checks
+/// that the reader accepts the documented format.
 pub fn frame(out: &mut Vec<u8>, body: &[u8]) {
     let len = u32::try_from(body.len()).unwrap_or(u32::MAX).to_le_bytes();
     let mut crc = crc32fast::Hasher::new();
