@@ -245,20 +245,32 @@ impl ParsedQuantity {
         Self::from_parts(i128::from(bytes), 0, QuantityFormat::BinarySI).unwrap_or(ParsedQuantity::ZERO)
     }
 
-    /// Builds a normalised value, or `None` when the exponent leaves the supported range.
+    /// Builds a normalised value, or `None` when it leaves the supported range.
     fn from_parts(mantissa: i128, exponent: i64, format: QuantityFormat) -> Option<Self> {
+        Self::normalised(mantissa, exponent, format).ok()
+    }
+
+    /// Builds a normalised value, or says which limit it breaks: more than [`MAX_DIGITS`]
+    /// significant digits (which no text could spell, so the canonical form would not parse
+    /// back), or an exponent outside `±MAX_EXPONENT`.
+    fn normalised(mantissa: i128, exponent: i64, format: QuantityFormat) -> Result<Self, &'static str> {
+        const TOO_MANY_DIGITS: &str = "more than 38 significant digits";
+        const EXPONENT: &str = "the decimal exponent must stay within -64..=64";
         let (mut m, mut e) = (mantissa, exponent);
         if m == 0 {
-            return Some(ParsedQuantity { mantissa: 0, exponent: 0, format });
+            return Ok(ParsedQuantity { mantissa: 0, exponent: 0, format });
         }
         while m % 10 == 0 {
             m /= 10;
-            e = e.checked_add(1)?;
+            e = e.checked_add(1).ok_or(EXPONENT)?;
+        }
+        if m.unsigned_abs() >= 10u128.pow(MAX_DIGITS as u32) {
+            return Err(TOO_MANY_DIGITS);
         }
         if !(-MAX_EXPONENT..=MAX_EXPONENT).contains(&e) {
-            return None;
+            return Err(EXPONENT);
         }
-        Some(ParsedQuantity { mantissa: m, exponent: i32::try_from(e).ok()?, format })
+        Ok(ParsedQuantity { mantissa: m, exponent: i32::try_from(e).map_err(|_| EXPONENT)?, format })
     }
 
     /// The notation family this value was written in (and prints in).
@@ -561,8 +573,9 @@ fn parse(input: &str) -> Result<ParsedQuantity, QuantityError> {
     if negative {
         mantissa = -mantissa;
     }
-    ParsedQuantity::from_parts(mantissa, exponent, format)
-        .ok_or_else(|| out_of_range("the decimal exponent must stay within -64..=64"))
+    // A binary suffix can push the mantissa past 38 digits (`1e37Ki`): refused, since the value's
+    // canonical text would not parse back.
+    ParsedQuantity::normalised(mantissa, exponent, format).map_err(out_of_range)
 }
 
 /// Names the character at `position` for an error message.
@@ -780,6 +793,21 @@ mod tests {
         use std::collections::HashSet;
         let set: HashSet<ParsedQuantity> = ["1Ki", "1024", "1.024k", "1024000m"].iter().map(|s| q(s)).collect();
         assert_eq!(set.len(), 1);
+    }
+
+    /// Found by the `quantity` fuzz target: a binary suffix multiplied the mantissa past 38
+    /// digits, so the canonical text (`168379443991167881126260260316886597632P`) did not parse.
+    #[test]
+    fn binary_suffix_beyond_38_digits_is_out_of_range_and_canonical_text_always_parses() {
+        let err = "156815577290177234566081557718000000000000000Gi".parse::<ParsedQuantity>().unwrap_err();
+        assert!(matches!(err, QuantityError::OutOfRange { reason: "more than 38 significant digits", .. }), "{err}");
+        for text in ["99999999999999999999999999999999999Ki", "1e37Ki", "12345678901234567890123456789012345678"] {
+            if let Ok(v) = text.parse::<ParsedQuantity>() {
+                assert_eq!(q(&v.canonical()), v, "{text}");
+            }
+        }
+        let big = q("90000000000000000000000000000000000001");
+        assert_eq!(big.checked_add(&big), None, "a 39-digit sum is not representable");
     }
 
     #[test]

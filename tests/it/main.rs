@@ -1,6 +1,7 @@
 //! Cross-crate integration tests (one binary, a module per concern).
 
 mod failures;
+mod fuzz_corpus;
 mod pod_logs;
 mod procs;
 mod remote_components;

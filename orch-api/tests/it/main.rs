@@ -3,6 +3,7 @@
 
 mod contract;
 mod kubectl;
+mod linearizability;
 mod orchctl;
 mod orchctl_binary;
 mod python_client;

@@ -2,6 +2,8 @@
 //!
 //! - [`object`]: the object-store contract, over any `Arc<dyn ObjectStore>`.
 //! - [`kv`]: the KV contract, over any `Arc<dyn KvStore>`.
+//! - [`linearizability`]: a checker of recorded histories and the concurrent workloads that
+//!   record them, over any `KvStore` or `ObjectStore`.
 
 pub mod etcd_server;
 pub mod kv;
@@ -9,4 +11,5 @@ mod kv_lease;
 mod kv_range;
 mod kv_txn;
 mod kv_watch;
+pub mod linearizability;
 pub mod object;

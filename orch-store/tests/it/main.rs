@@ -9,6 +9,8 @@ mod durable_kv;
 #[cfg(all(feature = "etcd", feature = "testkit"))]
 mod etcd_kv;
 #[cfg(feature = "testkit")]
+mod linearizability;
+#[cfg(feature = "testkit")]
 mod mem_kv;
 #[cfg(feature = "testkit")]
 mod registry;
