@@ -87,6 +87,8 @@ fn resolve_ports(svc: &Service, pod: &Pod) -> Option<Vec<EndpointPort>> {
 pub struct EndpointsController {
     store: Arc<dyn ObjectStore>,
     pods: Store<Pod>,
+    /// The Endpoints as last seen (a stale entry makes the update conflict, and the sync retry).
+    endpoints: Store<Endpoints>,
 }
 
 impl EndpointsController {
@@ -96,7 +98,7 @@ impl EndpointsController {
         if !pods.has_index(NAMESPACE_INDEX) {
             pods.add_index(NAMESPACE_INDEX, by_namespace());
         }
-        EndpointsController { store: informers.object_store(), pods }
+        EndpointsController { store: informers.object_store(), pods, endpoints: informers.store::<Endpoints>() }
     }
 
     /// The controller with its trigger: a pod change queues every Service of its namespace that
@@ -138,11 +140,14 @@ impl Reconciler for EndpointsController {
             .collect();
         let subsets = endpoint_subsets(&svc, &selected);
         let api: Api<Endpoints> = Api::namespaced(self.store.clone(), ns);
-        match api.get_opt(&ctx.key.name).await? {
+        // From the cache, as Kubernetes' controller reads its lister: no store read (and decode)
+        // of the whole Endpoints per pod change.
+        match self.endpoints.get(&ctx.key) {
             Some(existing) if existing.subsets == subsets => {}
-            Some(mut existing) => {
-                existing.subsets = subsets;
-                api.update(&existing).await?;
+            Some(existing) => {
+                let mut updated = (*existing).clone();
+                updated.subsets = subsets;
+                api.update(&updated).await?;
             }
             None => {
                 let ep = Endpoints {
