@@ -129,9 +129,17 @@ impl NodeLifecycleController {
     /// Sets `Ready=False` on the pods of an unreachable node that still claim to be ready, so
     /// Services stop sending them traffic long before they are evicted (Kubernetes'
     /// MarkPodsNotReady). A pod changed meanwhile is retried at the next check.
-    async fn mark_pods_not_ready(&self, node: &str, now: Timestamp) -> Result<(), StoreError> {
+    ///
+    /// Only pods that were Ready before the node became unreachable (`since`) are marked: a pod
+    /// whose agent reported it Ready again afterwards is left alone, so the controller and a
+    /// returning agent never overwrite each other in a loop.
+    async fn mark_pods_not_ready(&self, node: &str, since: Timestamp, now: Timestamp) -> Result<(), StoreError> {
         for pod in self.pods.by_index(NODE_NAME_INDEX, node) {
             if !pod.is_ready() || pod.metadata.is_deleting() {
+                continue;
+            }
+            let ready_at = find_condition(&pod.status.conditions, "Ready").and_then(|c| c.last_transition_time);
+            if ready_at.is_some_and(|t| t >= since) {
                 continue;
             }
             let mut updated = (*pod).clone();
@@ -179,8 +187,8 @@ impl Reconciler for NodeLifecycleController {
             return Ok(Action::await_change()); // the taint write queues the node again
         };
         self.mark_unknown(&node, now).await?;
-        self.mark_pods_not_ready(name, now).await?;
         let since = taint.time_added.unwrap_or(now);
+        self.mark_pods_not_ready(name, since, now).await?;
         let mut next: Option<Timestamp> = None;
         for pod in self.pods.by_index(NODE_NAME_INDEX, name) {
             if pod.metadata.is_deleting() && pod.metadata.deletion_grace_period_seconds == Some(0) {

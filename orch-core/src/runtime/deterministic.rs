@@ -26,19 +26,24 @@ pub struct DeterministicExecutor {
 
 #[derive(Default)]
 struct Inner {
-    tasks: Mutex<BTreeMap<u64, BoxFuture<'static, ()>>>,
+    /// Each task with its one waker (reused on every poll, so `Waker::will_wake` holds and
+    /// wait lists that keep one waker per task stay small).
+    tasks: Mutex<BTreeMap<u64, (BoxFuture<'static, ()>, Waker)>>,
     ready: Mutex<VecDeque<u64>>,
     next_id: Mutex<u64>,
 }
 
 struct TaskWaker {
     id: u64,
-    exec: Arc<Inner>,
+    /// Weak: the task map holds this waker, which must not keep the executor alive.
+    exec: std::sync::Weak<Inner>,
 }
 
 impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
-        lock(&self.exec.ready).push_back(self.id);
+        if let Some(exec) = self.exec.upgrade() {
+            lock(&exec.ready).push_back(self.id);
+        }
     }
 }
 
@@ -57,11 +62,10 @@ impl DeterministicExecutor {
         let mut polls = 0;
         loop {
             let Some(id) = lock(&self.inner.ready).pop_front() else { return polls };
-            let Some(mut fut) = lock(&self.inner.tasks).remove(&id) else { continue };
-            let waker = Waker::from(Arc::new(TaskWaker { id, exec: self.inner.clone() }));
+            let Some((mut fut, waker)) = lock(&self.inner.tasks).remove(&id) else { continue };
             polls += 1;
             if fut.as_mut().poll(&mut Context::from_waker(&waker)).is_pending() {
-                lock(&self.inner.tasks).insert(id, fut);
+                lock(&self.inner.tasks).insert(id, (fut, waker));
             }
         }
     }
@@ -119,7 +123,8 @@ impl Spawn for DeterministicExecutor {
             *n += 1;
             *n
         };
-        lock(&self.inner.tasks).insert(id, future);
+        let waker = Waker::from(Arc::new(TaskWaker { id, exec: Arc::downgrade(&self.inner) }));
+        lock(&self.inner.tasks).insert(id, (future, waker));
         lock(&self.inner.ready).push_back(id);
     }
 }

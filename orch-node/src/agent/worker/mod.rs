@@ -240,7 +240,14 @@ impl Worker {
     }
 
     async fn publish(&mut self, pod: &Pod) {
-        let previous = self.written.clone().unwrap_or_else(|| pod.status.clone());
+        // Someone else (the node lifecycle controller, while this node was unreachable) changed
+        // the Ready condition this agent reported: report it again, as the kubelet's status
+        // manager does, with a new transition time (the controller leaves a pod alone that
+        // turned Ready after the node became unreachable).
+        let ready = |s: &PodStatus| find_condition(&s.conditions, "Ready").map(|c| c.status.clone());
+        let drifted = self.written.as_ref().is_some_and(|w| ready(w) != ready(&pod.status));
+        let previous =
+            if drifted { pod.status.clone() } else { self.written.clone().unwrap_or_else(|| pod.status.clone()) };
         let ip = self.pod_ip.map(|ip| ip.to_string());
         let host_ip = self.shared.config.node_ip.to_string();
         let status = pod_status(
@@ -256,11 +263,6 @@ impl Worker {
             Some((reason, message)) => failed(status, reason, message),
             None => status,
         };
-        // Someone else (the node lifecycle controller, while this node was unreachable) changed
-        // the Ready condition this agent reported: report it again, as the kubelet's status
-        // manager does.
-        let ready = |s: &PodStatus| find_condition(&s.conditions, "Ready").map(|c| c.status.clone());
-        let drifted = self.written.as_ref().is_some_and(|w| ready(w) != ready(&pod.status));
         if !drifted && (self.written.as_ref() == Some(&status) || (self.written.is_none() && pod.status == status)) {
             self.written = Some(status);
             return;
