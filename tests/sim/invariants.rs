@@ -194,12 +194,12 @@ impl Invariant for SurgeLimit {
             let Some(uid) = d.metadata.uid.as_deref() else { continue };
             let replicas = d.spec.replicas.unwrap_or(1);
             let limit = replicas + d.spec.strategy.max_surge(replicas);
-            let ns = d.metadata.namespace_str();
+            let prefix = format!("{}/", d.metadata.namespace_str());
             let asked: i32 = ctx
                 .view
                 .replica_sets
-                .range(format!("{ns}/")..)
-                .take_while(|(k, _)| k.starts_with(&format!("{ns}/")))
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
                 .filter(|(_, rs)| rs.metadata.owner_references.iter().any(|o| o.uid == uid))
                 .map(|(_, rs)| rs.spec.replicas.unwrap_or(1))
                 .sum();
