@@ -400,7 +400,9 @@ impl Simulation {
         self.busiest_step_polls = self.busiest_step_polls.max(polls);
         if polls == LIVELOCK_POLLS && self.exec.has_ready() {
             self.error.get_or_insert_with(|| {
-                format!("livelock: tasks were still waking each other after {polls} polls with the clock standing still")
+                format!(
+                    "livelock: tasks were still waking each other after {polls} polls with the clock standing still"
+                )
             });
         }
         let changes = self.log.drain();

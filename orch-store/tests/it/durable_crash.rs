@@ -196,7 +196,10 @@ async fn power_cut_keeps_every_acknowledged_write_and_nothing_half_visible() {
         check(&kv, &acked, &format!("after power cut {trial}")).await;
     }
     assert!(acked.len() > 100, "only {} writes acknowledged", acked.len());
-    println!("power cut: {trials} cuts (half torn), {} acknowledged writes checked after every cut, 0 lost", acked.len());
+    println!(
+        "power cut: {trials} cuts (half torn), {} acknowledged writes checked after every cut, 0 lost",
+        acked.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
