@@ -258,7 +258,8 @@ impl AgentHandle {
     /// Kills the agent as a crash would: its loops and pod workers are aborted where they are,
     /// nothing is cleaned up or written (the Lease is simply no longer renewed) and the
     /// containers keep running, for the node lifecycle controller to notice and the next
-    /// agent on this node to adopt or kill. Returns once no task of the agent runs any more.
+    /// agent on this node to adopt or kill. Returns once the agent's loops have ended; a pod
+    /// worker that is running at that moment stops at its next await point.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

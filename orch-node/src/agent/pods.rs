@@ -191,3 +191,30 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{ContainerId, ContainerRunState, PodRef};
+
+    fn container(uid: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: ContainerId(format!("c-{uid}")),
+            pod: PodRef { namespace: "default".into(), name: uid.into(), uid: uid.into() },
+            name: "c".into(),
+            attempt: 0,
+            image: "app".into(),
+            state: ContainerRunState::Running,
+            started_at: None,
+            pid: None,
+        }
+    }
+
+    #[test]
+    fn orphans_are_the_containers_whose_pod_the_agent_does_not_have() {
+        let containers = vec![container("kept"), container("replaced"), container("adopting")];
+        let orphans = orphans_of(containers, |uid| uid == "kept" || uid == "adopting");
+        let uids: Vec<&str> = orphans.iter().map(|c| c.pod.uid.as_str()).collect();
+        assert_eq!(uids, ["replaced"]);
+    }
+}
