@@ -16,13 +16,17 @@ impl ProcessGuard {
     }
 }
 
-fn records(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every process runtime state directory under `dir` (each holds `containers/<id>/record.json`).
+fn state_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        if path.is_dir() {
-            records(&path, out);
-        } else if path.file_name().is_some_and(|n| n == "record.json") {
-            out.push(path);
+        if !path.is_dir() {
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == "containers") {
+            out.push(dir.to_owned());
+        } else {
+            state_dirs(&path, out);
         }
     }
 }
@@ -30,16 +34,9 @@ fn records(dir: &Path, out: &mut Vec<PathBuf>) {
 impl Drop for ProcessGuard {
     fn drop(&mut self) {
         let mut found = Vec::new();
-        records(&self.0, &mut found);
-        for record in found {
-            let pid = std::fs::read(&record)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| v["pid"].as_i64());
-            if let Some(pid) = pid.filter(|p| *p > 1) {
-                // Each container leads its own process group.
-                let _ = std::process::Command::new("kill").arg("-KILL").arg(format!("-{pid}")).status();
-            }
+        state_dirs(&self.0, &mut found);
+        for dir in found {
+            orch_node::runtime::kill_recorded_containers(&dir);
         }
         let _ = std::fs::remove_dir_all(&self.0);
     }

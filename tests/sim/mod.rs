@@ -160,6 +160,8 @@ pub struct SimReport {
     pub digest: String,
     /// Steps taken (each followed by the invariant checks).
     pub steps: u64,
+    /// Task polls of the busiest step (a step that reaches [`LIVELOCK_POLLS`] ends the run).
+    pub busiest_step_polls: usize,
     /// Simulated time covered.
     pub simulated: Duration,
     /// Store changes seen.
@@ -195,11 +197,12 @@ impl std::fmt::Display for SimReport {
         let faults: u64 = self.faults.values().sum();
         writeln!(
             f,
-            "seed {} digest {}: {:?} simulated in {} steps, {} store events, {} faults {:?}, pods {} ({} ready), {} violations",
+            "seed {} digest {}: {:?} simulated in {} steps (busiest {} polls), {} store events, {} faults {:?}, pods {} ({} ready), {} violations",
             self.seed,
             self.digest,
             self.simulated,
             self.steps,
+            self.busiest_step_polls,
             self.events,
             faults,
             self.faults,
@@ -224,6 +227,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Task polls after which one step (the clock standing still) counts as a livelock: the
+/// busiest steps of the 1,000-node test take about two thousand.
+pub const LIVELOCK_POLLS: usize = 1_000_000;
+
 /// A simulated cluster; see the module documentation.
 pub struct Simulation {
     config: SimConfig,
@@ -238,6 +245,7 @@ pub struct Simulation {
     fault_counts: Arc<Mutex<BTreeMap<&'static str, u64>>>,
     started: Option<Timestamp>,
     steps: u64,
+    busiest_step_polls: usize,
     violations: Vec<Violation>,
     violation_count: usize,
     /// Why the simulation cannot be trusted (a refused workload manifest, a broken feed).
@@ -290,6 +298,7 @@ impl Simulation {
             fault_counts: Arc::default(),
             started: None,
             steps: 0,
+            busiest_step_polls: 0,
             violations: Vec::new(),
             violation_count: 0,
             error: None,
@@ -387,7 +396,13 @@ impl Simulation {
 
     /// Runs one step: every task that can run, then the invariant checks.
     fn step(&mut self) {
-        self.exec.run_until_stalled();
+        let polls = self.exec.run_at_most(LIVELOCK_POLLS);
+        self.busiest_step_polls = self.busiest_step_polls.max(polls);
+        if polls == LIVELOCK_POLLS && self.exec.has_ready() {
+            self.error.get_or_insert_with(|| {
+                format!("livelock: tasks were still waking each other after {polls} polls with the clock standing still")
+            });
+        }
         let changes = self.log.drain();
         for line in std::mem::take(&mut *lock(&self.journal)) {
             if line.contains(" refused: ") {
@@ -438,6 +453,7 @@ impl Simulation {
             seed: self.config.seed,
             digest: self.log.digest().hex(),
             steps: self.steps,
+            busiest_step_polls: self.busiest_step_polls,
             simulated,
             events: self.log.events(),
             faults: lock(&self.fault_counts).clone(),

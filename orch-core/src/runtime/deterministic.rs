@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -28,21 +29,42 @@ pub struct DeterministicExecutor {
 struct Inner {
     /// Each task with its one waker (reused on every poll, so `Waker::will_wake` holds and
     /// wait lists that keep one waker per task stay small).
-    tasks: Mutex<BTreeMap<u64, (BoxFuture<'static, ()>, Waker)>>,
+    tasks: Mutex<BTreeMap<u64, Task>>,
+    /// Tasks to poll, each at most once: waking a queued task again does not queue it twice.
     ready: Mutex<VecDeque<u64>>,
     next_id: Mutex<u64>,
 }
 
+struct Task {
+    future: BoxFuture<'static, ()>,
+    waker: Waker,
+    state: Arc<TaskWaker>,
+}
+
 struct TaskWaker {
     id: u64,
+    /// Whether the task is in the ready queue (cleared just before it is polled).
+    queued: AtomicBool,
     /// Weak: the task map holds this waker, which must not keep the executor alive.
     exec: std::sync::Weak<Inner>,
 }
 
+impl TaskWaker {
+    fn schedule(&self, exec: &Inner) {
+        if !self.queued.swap(true, Ordering::SeqCst) {
+            lock(&exec.ready).push_back(self.id);
+        }
+    }
+}
+
 impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
         if let Some(exec) = self.exec.upgrade() {
-            lock(&exec.ready).push_back(self.id);
+            self.schedule(&exec);
         }
     }
 }
@@ -59,15 +81,41 @@ impl DeterministicExecutor {
 
     /// Polls ready tasks until none is ready; returns how many polls were made.
     pub fn run_until_stalled(&self) -> usize {
+        self.run_at_most(usize::MAX)
+    }
+
+    /// Like [`run_until_stalled`](Self::run_until_stalled), but stops after `max_polls`
+    /// polls, so a caller can tell tasks that keep waking each other (a livelock, which
+    /// never stalls) from ones that merely have a lot to do: after it returns `max_polls`,
+    /// [`has_ready`](Self::has_ready) says whether work was left.
+    ///
+    /// ```
+    /// use orch_core::runtime::{DeterministicExecutor, Spawn};
+    /// let exec = DeterministicExecutor::new();
+    /// exec.spawn_boxed("spin", Box::pin(futures::future::poll_fn(|cx| {
+    ///     cx.waker().wake_by_ref(); // wakes itself forever
+    ///     std::task::Poll::<()>::Pending
+    /// })));
+    /// assert_eq!(exec.run_at_most(1_000), 1_000);
+    /// assert!(exec.has_ready(), "it never stalls");
+    /// ```
+    pub fn run_at_most(&self, max_polls: usize) -> usize {
         let mut polls = 0;
-        loop {
-            let Some(id) = lock(&self.inner.ready).pop_front() else { return polls };
-            let Some((mut fut, waker)) = lock(&self.inner.tasks).remove(&id) else { continue };
+        while polls < max_polls {
+            let Some(id) = lock(&self.inner.ready).pop_front() else { break };
+            let Some(mut task) = lock(&self.inner.tasks).remove(&id) else { continue };
+            task.state.queued.store(false, Ordering::SeqCst);
             polls += 1;
-            if fut.as_mut().poll(&mut Context::from_waker(&waker)).is_pending() {
-                lock(&self.inner.tasks).insert(id, (fut, waker));
+            if task.future.as_mut().poll(&mut Context::from_waker(&task.waker)).is_pending() {
+                lock(&self.inner.tasks).insert(id, task);
             }
         }
+        polls
+    }
+
+    /// Whether some task is waiting to be polled.
+    pub fn has_ready(&self) -> bool {
+        !lock(&self.inner.ready).is_empty()
     }
 
     /// Runs `fut` to completion on this thread, running spawned tasks whenever it waits.
@@ -77,22 +125,22 @@ impl DeterministicExecutor {
     /// instead of hanging.
     pub fn try_block_on<F: Future>(&self, fut: F) -> Option<F::Output> {
         let mut fut = std::pin::pin!(fut);
-        let woken = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        struct Flag(Arc<std::sync::atomic::AtomicBool>);
+        let woken = Arc::new(AtomicBool::new(true));
+        struct Flag(Arc<AtomicBool>);
         impl Wake for Flag {
             fn wake(self: Arc<Self>) {
-                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+                self.0.store(true, Ordering::SeqCst);
             }
         }
         let waker = Waker::from(Arc::new(Flag(woken.clone())));
         loop {
-            if woken.swap(false, std::sync::atomic::Ordering::SeqCst)
+            if woken.swap(false, Ordering::SeqCst)
                 && let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(&waker))
             {
                 return Some(v);
             }
             let polls = self.run_until_stalled();
-            if polls == 0 && !woken.load(std::sync::atomic::Ordering::SeqCst) {
+            if polls == 0 && !woken.load(Ordering::SeqCst) {
                 return None;
             }
         }
@@ -123,9 +171,10 @@ impl Spawn for DeterministicExecutor {
             *n += 1;
             *n
         };
-        let waker = Waker::from(Arc::new(TaskWaker { id, exec: Arc::downgrade(&self.inner) }));
-        lock(&self.inner.tasks).insert(id, (future, waker));
-        lock(&self.inner.ready).push_back(id);
+        let state = Arc::new(TaskWaker { id, queued: AtomicBool::new(false), exec: Arc::downgrade(&self.inner) });
+        let waker = Waker::from(state.clone());
+        lock(&self.inner.tasks).insert(id, Task { future, waker, state: state.clone() });
+        state.schedule(&self.inner);
     }
 }
 

@@ -99,4 +99,4 @@ fn _object_safe(_: &dyn ContainerRuntime) {}
 #[cfg(feature = "docker")]
 pub use docker::{DockerConfig, DockerRuntime};
 pub use fake::FakeRuntime;
-pub use process::{ProcessConfig, ProcessRuntime, process_exists};
+pub use process::{ProcessConfig, ProcessRuntime, kill_recorded_containers, process_exists};

@@ -85,6 +85,7 @@ pub(crate) async fn run(
         .spawn()
         .map_err(|e| RuntimeError::Backend(format!("exec {:?}: {e}", argv.first())))?;
     let pid = child.id().map(|p| p as i32);
+    let leader_start = pid.and_then(super::record::process_start_ticks);
     let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
     let collect = async {
         let (mut buf, mut errbuf) = (Vec::new(), Vec::new());
@@ -105,7 +106,7 @@ pub(crate) async fn run(
     };
     let result = tokio::time::timeout(timeout, collect).await;
     if let Some(pid) = pid {
-        signals::kill_group(pid);
+        signals::kill_group(pid, leader_start);
     }
     match result {
         Ok((output, status)) => Ok(ExecResult { exit_code: exit_info(status?).exit_code, output, timed_out: false }),

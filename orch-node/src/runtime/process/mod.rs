@@ -42,6 +42,26 @@ mod exec;
 pub use config::ProcessConfig;
 pub use signals::process_exists;
 
+/// Kills the processes of every container recorded under `state_dir` (a [`ProcessRuntime`]'s
+/// state directory) without a runtime, for tearing down a node whose agent is gone. A record
+/// whose pid now belongs to an unrelated process is left alone. Returns how many containers
+/// had a process to kill.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("orch-doc-leftovers-{}", std::process::id()));
+/// assert_eq!(orch_node::runtime::kill_recorded_containers(&dir), 0, "nothing recorded");
+/// ```
+pub fn kill_recorded_containers(state_dir: &std::path::Path) -> usize {
+    let mut killed = 0;
+    for record in StateDir::new(state_dir.to_owned()).load_all() {
+        if let (Some(pid), None) = (record.pid, &record.exit) {
+            signals::kill_group(pid, record.pid_start_ticks);
+            killed += 1;
+        }
+    }
+    killed
+}
+
 struct Entry {
     record: ContainerRecord,
     exited: watch::Sender<Option<ExitInfo>>,
@@ -327,19 +347,20 @@ impl ContainerRuntime for ProcessRuntime {
     async fn stop(&self, id: &ContainerId, grace: Duration) -> Result<(), RuntimeError> {
         let (record, mut exited) = self.record(id)?;
         let Some(pid) = record.pid else { return Ok(()) };
+        let leader_start = record.pid_start_ticks;
         let running = exited.borrow().is_none();
         if running {
-            signals::term_group(pid);
+            signals::term_group(pid, leader_start);
             let gone = tokio::time::timeout(grace, async { exited.wait_for(Option::is_some).await.is_ok() }).await;
             if gone.is_err() {
-                signals::kill_group(pid);
+                signals::kill_group(pid, leader_start);
                 let wait = async { exited.wait_for(Option::is_some).await.is_ok() };
                 let _ = tokio::time::timeout(Duration::from_secs(10), wait).await;
             }
         }
         // Whatever the container left behind in its process group (and, with cgroups, in its
         // cgroup) dies with it.
-        signals::kill_group(pid);
+        signals::kill_group(pid, leader_start);
         if let Some(Ok(c)) = self.inner.cgroups.get() {
             c.kill_all(&id.0);
         }
