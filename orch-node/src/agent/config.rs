@@ -49,6 +49,10 @@ pub struct AgentConfig {
     pub log_port: Option<u16>,
     /// Wait before re-establishing a failed watch.
     pub retry_interval: Duration,
+    /// How often the pod loop does housekeeping: containers of this node whose pod it no
+    /// longer has (no worker and not awaiting adoption) are stopped and removed, as the
+    /// kubelet's housekeeping does (2 s).
+    pub housekeeping_interval: Duration,
 }
 
 impl AgentConfig {
@@ -71,6 +75,7 @@ impl AgentConfig {
             backoff: BackoffConfig::default(),
             log_port: Some(10250),
             retry_interval: Duration::from_secs(1),
+            housekeeping_interval: Duration::from_secs(2),
         }
     }
 
@@ -139,6 +144,12 @@ impl AgentConfig {
     /// Sets the watch retry interval.
     pub fn retry_interval(mut self, d: Duration) -> Self {
         self.retry_interval = d;
+        self
+    }
+
+    /// Sets the housekeeping interval.
+    pub fn housekeeping_interval(mut self, d: Duration) -> Self {
+        self.housekeeping_interval = d;
         self
     }
 }

@@ -5,7 +5,8 @@
 //!   [`AgentConfig::node_ip`], from 127.1.0.0/16 by default), `Ready` and the log endpoint's
 //!   port in `status.daemonEndpoints.kubeletEndpoint.Port`. The Lease `kube-node-lease/<node>`
 //!   is renewed every [`AgentConfig::heartbeat_interval`] (10 s; lease 40 s); the status is
-//!   rewritten every [`AgentConfig::node_status_interval`], `Ready` following the runtime's health.
+//!   rewritten every [`AgentConfig::node_status_interval`], `Ready` following the runtime's health,
+//!   and at the next heartbeat when someone else changed the `Ready` condition it reported.
 //! - **Pods**: only those with `spec.nodeName=<node>` are listed and watched; the watch resumes
 //!   after errors and relists after `Gone`. Each pod gets one worker task that starts init
 //!   containers one by one to completion, then the containers in order; restarts them per
@@ -22,7 +23,10 @@
 //! - **Logs**: see [`log_path`] for the HTTP endpoint.
 //! - **Restarts**: a new agent adopts the containers its runtime reports for its pods (keeping
 //!   restart counts and pod IPs) and kills containers of pods that no longer exist; a pod that
-//!   had finished is not run again. Stopping an agent leaves its containers running.
+//!   had finished is not run again. Stopping an agent leaves its containers running, and so
+//!   does a crash ([`AgentHandle::abort`]).
+//! - **Housekeeping**: every [`AgentConfig::housekeeping_interval`] (2 s) the pod loop stops
+//!   and removes this node's containers whose pod it no longer has.
 
 mod config;
 mod env;
@@ -60,6 +64,33 @@ pub(crate) struct Shared {
     /// Whether `ips` uses the Node's own `spec.podCIDR` (not the fallback range yet), and
     /// when the Node was last read to learn it.
     pub cidr_learned: std::sync::Mutex<(bool, Option<std::time::Instant>)>,
+    /// The running pod workers (so a crash can abort them too).
+    pub worker_tasks: Arc<WorkerTasks>,
+}
+
+/// The pod workers' tasks, by pod uid.
+#[derive(Default)]
+pub(crate) struct WorkerTasks(std::sync::Mutex<std::collections::HashMap<String, tokio::task::AbortHandle>>);
+
+impl WorkerTasks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, tokio::task::AbortHandle>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn insert(&self, uid: String, task: tokio::task::AbortHandle) {
+        self.lock().insert(uid, task);
+    }
+
+    pub(crate) fn remove(&self, uid: &str) {
+        self.lock().remove(uid);
+    }
+
+    /// Aborts every worker.
+    fn abort_all(&self) {
+        for (_, task) in self.lock().drain() {
+            task.abort();
+        }
+    }
 }
 
 impl Shared {
@@ -105,6 +136,7 @@ pub struct NodeAgent {
 pub struct AgentHandle {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    workers: Arc<WorkerTasks>,
     log_addr: Option<SocketAddr>,
 }
 
@@ -151,23 +183,35 @@ impl NodeAgent {
         let rt_name = self.runtime.name().to_owned();
         let node = node::register(&self.store, &self.config, &rt_name, port).await?;
         let assigned = node.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse);
+        let workers = Arc::new(WorkerTasks::default());
         let shared = Arc::new(Shared {
             config: self.config,
             store: self.store,
             runtime: self.runtime,
             ips: PodIpAllocator::new(assigned.unwrap_or(fallback)),
             cidr_learned: std::sync::Mutex::new((assigned.is_some(), None)),
+            worker_tasks: workers.clone(),
         });
         node::renew_lease(&shared.store, &shared.config).await?;
-        tasks.push(tokio::spawn(heartbeat(shared.clone(), stop_rx.clone(), port, rt_name)));
+        let reported = node::ready_status(&node);
+        tasks.push(tokio::spawn(heartbeat(shared.clone(), stop_rx.clone(), port, rt_name, reported)));
         tasks.push(tokio::spawn(pods::run(shared, stop_rx)));
-        Ok(AgentHandle { stop, tasks, log_addr })
+        Ok(AgentHandle { stop, tasks, workers, log_addr })
     }
 }
 
 /// Renews the lease and re-reads the Node (to learn a newly assigned pod range) every
-/// heartbeat interval, and rewrites the Node status every node status interval.
-async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: Option<u16>, rt_name: String) {
+/// heartbeat interval, and rewrites the Node status every node status interval, or at once when
+/// someone else changed the Ready condition this agent reported (the node lifecycle controller
+/// marks a node `Unknown` while its lease looks stale, which can happen just as a new agent
+/// registers: the agent reports again, as the kubelet does when its status differs).
+async fn heartbeat(
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    port: Option<u16>,
+    rt_name: String,
+    mut reported: Option<String>,
+) {
     let cfg = &shared.config;
     let mut last_status = tokio::time::Instant::now();
     loop {
@@ -178,15 +222,20 @@ async fn heartbeat(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, port: O
         if let Err(e) = node::renew_lease(&shared.store, cfg).await {
             tracing::warn!(node = %cfg.node_name, error = %e, "renewing the node lease failed");
         }
-        if let Err(e) = node::sync_pod_cidr(&shared).await {
-            tracing::warn!(node = %cfg.node_name, error = %e, "reading the node failed");
-        }
-        if last_status.elapsed() >= cfg.node_status_interval {
+        let drifted = match node::sync_pod_cidr(&shared).await {
+            Ok(stored) => node::ready_status(&stored) != reported,
+            Err(e) => {
+                tracing::warn!(node = %cfg.node_name, error = %e, "reading the node failed");
+                false
+            }
+        };
+        if drifted || last_status.elapsed() >= cfg.node_status_interval {
             last_status = tokio::time::Instant::now();
             let filter = crate::runtime::ListFilter { node_name: Some(cfg.node_name.clone()), pod_uid: None };
             let problem = shared.runtime.list(&filter).await.err().map(|e| e.to_string());
-            if let Err(e) = node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
-                tracing::warn!(node = %cfg.node_name, error = %e, "updating the node status failed");
+            match node::refresh_status(&shared.store, cfg, &rt_name, port, problem.as_deref()).await {
+                Ok(stored) => reported = node::ready_status(&stored),
+                Err(e) => tracing::warn!(node = %cfg.node_name, error = %e, "updating the node status failed"),
             }
         }
     }
@@ -204,6 +253,33 @@ impl AgentHandle {
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }
+    }
+
+    /// Kills the agent as a crash would: its loops and pod workers are aborted where they are,
+    /// nothing is cleaned up or written (the Lease is simply no longer renewed) and the
+    /// containers keep running, for the node lifecycle controller to notice and the next
+    /// agent on this node to adopt or kill. Returns once the agent's loops have ended; a pod
+    /// worker that is running at that moment stops at its next await point.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use orch_node::{AgentConfig, NodeAgent, runtime::FakeRuntime};
+    /// let store: Arc<dyn orch_core::ObjectStore> = Arc::new(orch_store::Registry::in_memory().await?);
+    /// let runtime = Arc::new(FakeRuntime::new(Default::default()));
+    /// let agent = NodeAgent::new(AgentConfig::new("n1").log_port(None), store, runtime).start().await?;
+    /// agent.abort().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn abort(mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        // Once the pod loop has ended it spawns no more workers; then abort those it spawned.
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        self.workers.abort_all();
     }
 }
 

@@ -136,9 +136,14 @@ pub(crate) async fn refresh_status(
     nodes.update_status(&node).await
 }
 
+/// The status of the Ready condition of `node` (`True`, `False`, `Unknown`), if it has one.
+pub(crate) fn ready_status(node: &Node) -> Option<String> {
+    orch_core::kinds::find_condition(&node.status.conditions, "Ready").map(|c| c.status.clone())
+}
+
 /// Reads the agent's own Node and switches pod IP allocation to its `spec.podCIDR` when the
-/// node IPAM controller has assigned (or changed) it.
-pub(crate) async fn sync_pod_cidr(shared: &Shared) -> Result<(), StoreError> {
+/// node IPAM controller has assigned (or changed) it. Returns the Node as read.
+pub(crate) async fn sync_pod_cidr(shared: &Shared) -> Result<Node, StoreError> {
     let nodes: Api<Node> = Api::all(shared.store.clone());
     let node = nodes.get(&shared.config.node_name).await?;
     if let Some(r) = node.spec.pod_cidr.as_deref().and_then(Ipv4Cidr::parse) {
@@ -148,5 +153,5 @@ pub(crate) async fn sync_pod_cidr(shared: &Shared) -> Result<(), StoreError> {
         }
         shared.cidr_learned.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
     }
-    Ok(())
+    Ok(node)
 }

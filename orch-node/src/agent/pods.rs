@@ -1,4 +1,5 @@
-//! The pod loop: lists and watches the pods bound to this node and keeps one worker per pod.
+//! The pod loop: lists and watches the pods bound to this node, keeps one worker per pod and
+//! does housekeeping (kills containers of pods it no longer has).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -40,8 +41,9 @@ impl PodLoop {
         let adopted = self.found.remove(&uid).unwrap_or_default();
         let worker = Worker::new(self.shared.clone(), &update.pod);
         let (tx, rx) = watch::channel(update);
-        self.workers.insert(uid, tx);
-        tokio::spawn(worker.run(rx, adopted, self.done_tx.clone()));
+        self.workers.insert(uid.clone(), tx);
+        let task = tokio::spawn(worker.run(rx, adopted, self.done_tx.clone()));
+        self.shared.worker_tasks.insert(uid, task.abort_handle());
     }
 
     /// Applies a full list: every listed pod is dispatched, workers of pods not listed are told
@@ -68,9 +70,37 @@ impl PodLoop {
             // A worker that finished while a newer update waits would be wrong to drop; the
             // pod is gone either way once its worker confirmed or saw removal.
             self.workers.remove(&uid);
+            self.shared.worker_tasks.remove(&uid);
         }
     }
+
+    /// Housekeeping: stops and removes the containers of this node whose pod has no worker
+    /// here and is not awaiting adoption (a pod deleted while nobody watched, or a container
+    /// left behind by an earlier agent). Workers are only added and removed by the pod loop
+    /// itself, so the set checked is the one the listing saw.
+    async fn housekeep(&mut self) {
+        self.reap_done();
+        let filter = ListFilter { node_name: Some(self.shared.config.node_name.clone()), pod_uid: None };
+        let containers = match self.shared.runtime.list(&filter).await {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!(error = %e, "housekeeping: cannot list containers");
+                return;
+            }
+        };
+        let orphans: Vec<ContainerInfo> =
+            orphans_of(containers, |uid| self.workers.contains_key(uid) || self.found.contains_key(uid));
+        reap(&self.shared, orphans);
+    }
 }
+
+/// The containers whose pod this agent does not have (`has` says whether it does).
+fn orphans_of(containers: Vec<ContainerInfo>, has: impl Fn(&str) -> bool) -> Vec<ContainerInfo> {
+    containers.into_iter().filter(|c| !has(&c.pod.uid)).collect()
+}
+
+/// The shortest housekeeping interval (a zero interval would spin).
+const MIN_HOUSEKEEPING: std::time::Duration = std::time::Duration::from_millis(10);
 
 fn reap(shared: &Arc<Shared>, orphans: Vec<ContainerInfo>) {
     if orphans.is_empty() {
@@ -103,6 +133,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let pods: Api<Pod> = Api::all(shared.store.clone());
     let selector = format!("spec.nodeName={}", shared.config.node_name);
     let retry = shared.config.retry_interval;
+    let mut housekeeping = tokio::time::interval(shared.config.housekeeping_interval.max(MIN_HOUSEKEEPING));
+    housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    housekeeping.reset();
     'relist: loop {
         if *stop.borrow() {
             return;
@@ -129,6 +162,10 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             loop {
                 let ev = tokio::select! {
                     ev = stream.next() => ev,
+                    _ = housekeeping.tick() => {
+                        pl.housekeep().await;
+                        continue;
+                    }
                     _ = stop.changed() => return,
                 };
                 pl.reap_done();
@@ -152,5 +189,32 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{ContainerId, ContainerRunState, PodRef};
+
+    fn container(uid: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: ContainerId(format!("c-{uid}")),
+            pod: PodRef { namespace: "default".into(), name: uid.into(), uid: uid.into() },
+            name: "c".into(),
+            attempt: 0,
+            image: "app".into(),
+            state: ContainerRunState::Running,
+            started_at: None,
+            pid: None,
+        }
+    }
+
+    #[test]
+    fn orphans_are_the_containers_whose_pod_the_agent_does_not_have() {
+        let containers = vec![container("kept"), container("replaced"), container("adopting")];
+        let orphans = orphans_of(containers, |uid| uid == "kept" || uid == "adopting");
+        let uids: Vec<&str> = orphans.iter().map(|c| c.pod.uid.as_str()).collect();
+        assert_eq!(uids, ["replaced"]);
     }
 }

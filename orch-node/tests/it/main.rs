@@ -1,6 +1,7 @@
 //! Integration tests of orch-node: the process runtime with real processes, and node agents
 //! against the in-memory Registry.
 
+mod agent_crash;
 mod agent_fake;
 mod agent_process;
 mod common;
