@@ -36,6 +36,14 @@ const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
 ///   sent; requests etcd itself finds too large (over `--max-request-bytes`) fail with
 ///   `TooLarge` too.
 /// - `compact` is physical by default ([`EtcdKvConfig::physical_compaction`]).
+/// - Faults: every call is bounded by [`EtcdKvConfig::request_timeout`] and fails with
+///   `Unavailable` or `Timeout` (outcome unknown), never hangs. Calls are spread over every
+///   endpoint; one that certainly had no effect — the member is down (connection refused) or
+///   has no leader (requests carry etcd's `require_leader`) — is sent again within the timeout,
+///   to whichever endpoint answers; a call whose outcome is unknown is never sent again. The
+///   same `EtcdKv` reconnects by itself when a member comes back. An open watch does not
+///   resume across a lost connection: it ends with `Unavailable` (or `Compacted`), and the
+///   caller watches again from the revision after the last one it saw, as orch's watchers do.
 /// - `status` reads the current revision from a range's response header; etcd has no call that
 ///   returns the compaction revision, so it reads at revision 1 and, if that is compacted,
 ///   opens a watch from revision 1, whose cancellation carries the compaction revision. A

@@ -24,8 +24,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use orch_store::etcd::{EtcdKv, EtcdKvConfig};
 use orch_store::kv::{
-    Compare, CompareOp, DeleteRequest, KvError, KvStore, KvWatchStream, PutRequest, RangeRequest, TxnOp, TxnRequest,
-    WatchMessage, WatchRequest,
+    Compare, CompareOp, DeleteRequest, KvError, KvEventKind, KvStore, KvWatchStream, PutRequest, RangeRequest, TxnOp,
+    TxnRequest, WatchMessage, WatchRequest,
 };
 use orch_store::testkit::etcd_cluster::EtcdCluster;
 use orch_store::testkit::etcd_server::EtcdServer;
@@ -377,6 +377,64 @@ struct Schedule {
     healthy: Instant,
 }
 
+/// One watch event: kind, key, value, revision.
+type Seen = (KvEventKind, String, String, i64);
+
+/// What a watch kept alive as a reflector keeps it delivered, and the failures it went through.
+#[derive(Default)]
+struct Reflected {
+    events: Vec<Seen>,
+    /// Each failure (watch creation or an open stream) as text.
+    errors: Vec<String>,
+}
+
+/// Watches `prefix` from `start` as orch's watcher does: on an error or the end of the stream,
+/// it watches again, after a pause, from the revision after the last one it saw. Returns once
+/// revision `target` (when set) has been delivered, or after `limit`.
+async fn reflect(kv: EtcdKv, prefix: String, start: i64, target: Arc<AtomicI64>, limit: Duration) -> Reflected {
+    let mut out = Reflected::default();
+    let mut next = start;
+    let mut stream: Option<KvWatchStream> = None;
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let goal = target.load(Ordering::SeqCst);
+        if goal > 0 && next > goal {
+            break;
+        }
+        let Some(open) = stream.as_mut() else {
+            match kv.watch(WatchRequest::prefix(prefix.clone()).from_revision(next)).await {
+                Ok(s) => stream = Some(s),
+                Err(e) => {
+                    out.errors.push(e.to_string());
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            continue;
+        };
+        match tokio::time::timeout(Duration::from_millis(200), open.next()).await {
+            Err(_) | Ok(Some(Ok(WatchMessage::Progress { .. }))) => {}
+            Ok(Some(Ok(WatchMessage::Events(events)))) => {
+                for e in events {
+                    let key = String::from_utf8_lossy(&e.kv.key).into_owned();
+                    let value = String::from_utf8_lossy(&e.kv.value).into_owned();
+                    next = e.kv.mod_revision + 1;
+                    out.events.push((e.kind, key, value, e.kv.mod_revision));
+                }
+            }
+            Ok(Some(Err(e))) => {
+                out.errors.push(e.to_string());
+                stream = None;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(None) => {
+                out.errors.push("the watch stream ended".into());
+                stream = None;
+            }
+        }
+    }
+    out
+}
+
 /// The figures of the cluster test, summed over trials.
 #[derive(Default, Debug)]
 struct ClusterFigures {
@@ -397,6 +455,9 @@ struct ClusterFigures {
     failed_after_recovery: usize,
     succeeded_after_recovery: usize,
     search_steps: u64,
+    watch_events_checked: usize,
+    watch_failures: usize,
+    watch_failure_examples: Vec<String>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -426,6 +487,9 @@ async fn etcd_kv_on_a_three_member_cluster_stays_linearizable_through_leader_and
             "calls_failed_after_recovery": figures.failed_after_recovery,
             "calls_succeeded_after_recovery": figures.succeeded_after_recovery,
             "search_steps": figures.search_steps,
+            "watch_events_checked": figures.watch_events_checked,
+            "watch_failures_resumed": figures.watch_failures,
+            "watch_failure_examples": figures.watch_failure_examples,
             "violations": 0,
         })
     );
@@ -436,8 +500,13 @@ async fn cluster_trial(trial: u64, figures: &mut ClusterFigures) {
     let endpoints = cluster.endpoints();
     let cluster = Arc::new(Mutex::new(cluster));
     let kv = EtcdKv::connect(&endpoints, config(&format!("/faults/cluster-{trial}/"))).await.expect("connect");
+    // A watch on every key of the workload, kept alive through the faults as a reflector would.
+    let prefix = format!("lin-{trial}/");
+    let start = kv.status().await.expect("status").revision + 1;
+    let target = Arc::new(AtomicI64::new(0));
+    let reflector = tokio::spawn(reflect(kv.clone(), prefix.clone(), start, target.clone(), Duration::from_secs(120)));
     let store = Arc::new(Timed {
-        inner: KvModelStore::new(Arc::new(kv), format!("lin-{trial}/")),
+        inner: KvModelStore::new(Arc::new(kv.clone()), prefix.clone()),
         calls: Mutex::new(Vec::new()),
         pace: Duration::from_millis(10),
     });
@@ -554,6 +623,32 @@ async fn cluster_trial(trial: u64, figures: &mut ClusterFigures) {
         panic!("trial {trial}: not linearizable:\n{v}");
     }
     assert!(report.inconclusive.is_empty(), "trial {trial}: search gave up on {:?}", report.inconclusive);
+
+    // The watch kept alive through the faults saw exactly etcd's history of these keys, in
+    // order: what a fresh watch from the same revision reads now, with no fault.
+    target.store(kv.status().await.expect("status after the faults").revision, Ordering::SeqCst);
+    let reflected = reflector.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let truth = reflect(kv.clone(), prefix, start, target, Duration::from_secs(60)).await;
+    assert!(truth.errors.is_empty(), "trial {trial}: watching after the faults failed: {:?}", truth.errors);
+    for e in &reflected.errors {
+        assert!(
+            e.starts_with("store unavailable: ") || e.starts_with("timed out: ") || e == "the watch stream ended",
+            "trial {trial}: the watch failed with {e}"
+        );
+    }
+    assert_eq!(
+        reflected.events.len(),
+        truth.events.len(),
+        "trial {trial}: the resumed watch missed or repeated events"
+    );
+    assert_eq!(reflected.events, truth.events, "trial {trial}: the resumed watch differs from etcd's history");
+    figures.watch_events_checked += truth.events.len();
+    figures.watch_failures += reflected.errors.len();
+    for e in reflected.errors {
+        if figures.watch_failure_examples.len() < 4 && !figures.watch_failure_examples.contains(&e) {
+            figures.watch_failure_examples.push(e);
+        }
+    }
     figures.trials += 1;
     figures.members_killed += 2;
     figures.operations += report.operations;
@@ -561,6 +656,6 @@ async fn cluster_trial(trial: u64, figures: &mut ClusterFigures) {
     figures.writes_acknowledged += stats.writes_applied;
     figures.unknown_outcomes += report.unknown;
     figures.search_steps += report.steps;
-    drop(store);
+    drop((store, kv));
     blocking(move || drop(cluster)).await;
 }
