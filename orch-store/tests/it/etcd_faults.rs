@@ -369,6 +369,8 @@ struct Schedule {
     leader_killed: Instant,
     /// A new leader was known to every running member.
     elected: Instant,
+    /// The second kill began.
+    killing_second: Instant,
     /// The second member was killed, leaving one of three.
     quorum_lost: Instant,
     /// The first restart began.
@@ -450,6 +452,9 @@ struct ClusterFigures {
     failed_unavailable: usize,
     failed_timeout: usize,
     failed_during_election: usize,
+    after_election: usize,
+    failed_after_election: usize,
+    failed_after_election_examples: Vec<String>,
     failed_without_quorum: usize,
     answered_without_quorum: usize,
     failed_after_recovery: usize,
@@ -479,6 +484,9 @@ async fn etcd_kv_on_a_three_member_cluster_stays_linearizable_through_leader_and
             "election_after_leader_kill_ms": figures.elections_ms,
             "write_stall_after_leader_kill_ms": figures.stalls_ms,
             "calls_failed_during_election": figures.failed_during_election,
+            "calls_with_one_member_down_after_election": figures.after_election,
+            "calls_failed_with_one_member_down_after_election": figures.failed_after_election,
+            "calls_failed_with_one_member_down_after_election_examples": figures.failed_after_election_examples,
             "calls_failed_unavailable": figures.failed_unavailable,
             "calls_failed_timeout": figures.failed_timeout,
             "max_write_stall_ms": figures.max_stall_ms,
@@ -543,6 +551,7 @@ async fn cluster_trial(trial: u64, figures: &mut ClusterFigures) {
             tokio::time::sleep(Duration::from_millis(1500)).await;
             // Kill the new leader: the one member left is a follower without quorum.
             let s = *second.lock().unwrap();
+            let killing_second = Instant::now();
             run(Box::new(move |c| c.kill(s).expect("kill a second member"))).await;
             let quorum_lost = Instant::now();
             // Long enough for every client to make calls that start and fail without quorum.
@@ -557,7 +566,8 @@ async fn cluster_trial(trial: u64, figures: &mut ClusterFigures) {
             .await;
             let healthy = Instant::now();
             tokio::time::sleep(Duration::from_millis(1500)).await;
-            *schedule.lock().unwrap() = Some(Schedule { leader_killed, elected, quorum_lost, restarting, healthy });
+            *schedule.lock().unwrap() =
+                Some(Schedule { leader_killed, elected, killing_second, quorum_lost, restarting, healthy });
         }
     };
     let (history, stats) = run_workload_until(store.clone(), &workload, faults).await;
@@ -590,6 +600,20 @@ async fn cluster_trial(trial: u64, figures: &mut ClusterFigures) {
         .iter()
         .filter(|c| c.ended > schedule.leader_killed && c.started < schedule.elected && c.outcome.is_err())
         .count();
+    // With one member down and a leader elected, calls should not fail: those that reach the
+    // dead member fail over to the others.
+    let one_down: Vec<&Call> =
+        calls.iter().filter(|c| c.started > schedule.elected && c.ended < schedule.killing_second).collect();
+    figures.after_election += one_down.len();
+    for c in one_down.iter().filter(|c| c.outcome.is_err()) {
+        figures.failed_after_election += 1;
+        if figures.failed_after_election_examples.len() < 3
+            && let Err(e) = &c.outcome
+        {
+            let at = c.started.saturating_duration_since(schedule.elected).as_millis();
+            figures.failed_after_election_examples.push(format!("+{at} ms after the election: {e}"));
+        }
+    }
     figures.stalls_ms.push(stall);
     figures.max_stall_ms = figures.max_stall_ms.max(stall);
     assert!(
