@@ -26,7 +26,10 @@ pub struct EtcdKvConfig {
     /// How long [`EtcdKv::connect`](super::EtcdKv::connect) waits for etcd to answer (default 5 s).
     pub dial_timeout: Duration,
     /// How long one call may take before it fails with `KvError::Timeout` (default 10 s). For a
-    /// watch this bounds only its creation.
+    /// watch this bounds only its creation. Within it, a call that certainly had no effect (the
+    /// endpoint refused the connection, or etcd answered "no leader") is sent again, so a dead
+    /// member or an election costs time, not an error; once no time is left, that last error
+    /// (`Unavailable`) is returned.
     pub request_timeout: Duration,
     /// Whether `compact` waits until etcd has physically removed the old revisions from its
     /// backend (default `true`); with `false` it returns once the compaction is recorded, which is

@@ -4,6 +4,7 @@ mod config;
 mod convert;
 mod error;
 mod namespace;
+mod retry;
 mod store;
 mod watch;
 

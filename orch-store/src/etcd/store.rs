@@ -17,6 +17,7 @@ use super::convert::{
 };
 use super::error::{Failure, classify, timeout};
 use super::namespace::Namespace;
+use super::retry::{Failed, not_applied, with_retries};
 use super::watch;
 use crate::kv::{
     DeleteRequest, DeleteResponse, KvError, KvStatus, KvStore, KvWatchStream, LeaseGrant, PutRequest, PutResponse,
@@ -35,6 +36,14 @@ const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
 ///   sent; requests etcd itself finds too large (over `--max-request-bytes`) fail with
 ///   `TooLarge` too.
 /// - `compact` is physical by default ([`EtcdKvConfig::physical_compaction`]).
+/// - Faults: every call is bounded by [`EtcdKvConfig::request_timeout`] and fails with
+///   `Unavailable` or `Timeout` (outcome unknown), never hangs. Calls are spread over every
+///   endpoint; one that certainly had no effect — the member is down (connection refused) or
+///   has no leader (requests carry etcd's `require_leader`) — is sent again within the timeout,
+///   to whichever endpoint answers; a call whose outcome is unknown is never sent again. The
+///   same `EtcdKv` reconnects by itself when a member comes back. An open watch does not
+///   resume across a lost connection: it ends with `Unavailable` (or `Compacted`), and the
+///   caller watches again from the revision after the last one it saw, as orch's watchers do.
 /// - `status` reads the current revision from a range's response header; etcd has no call that
 ///   returns the compaction revision, so it reads at revision 1 and, if that is compacted,
 ///   opens a watch from revision 1, whose cancellation carries the compaction revision. A
@@ -148,27 +157,19 @@ impl EtcdKv {
         &self.config
     }
 
-    /// Runs one etcd call under the request timeout.
-    async fn call<T>(
-        &self,
-        op: &'static str,
-        ctx: Ctx,
-        fut: impl Future<Output = Result<T, etcd_client::Error>>,
-    ) -> Result<T, KvError> {
-        self.call_within(op, ctx, self.config.request_timeout, fut).await
-    }
-
-    async fn call_within<T>(
-        &self,
-        op: &'static str,
-        ctx: Ctx,
-        limit: Duration,
-        fut: impl Future<Output = Result<T, etcd_client::Error>>,
-    ) -> Result<T, KvError> {
-        match tokio::time::timeout(limit, fut).await {
-            Err(_) => Err(timeout(op, limit)),
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.complete(classify(&e, op), ctx).await),
+    /// Runs one etcd call under the request timeout, sending it again (to whichever endpoint
+    /// the channel picks) while it certainly had no effect: a member that is down or has no
+    /// leader costs a retry, not an error, as long as time is left.
+    async fn call<T, F, Fut>(&self, op: &'static str, ctx: Ctx, attempt: F) -> Result<T, KvError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let limit = self.config.request_timeout;
+        match with_retries(limit, not_applied, attempt).await {
+            Ok(v) => Ok(v),
+            Err(Failed::TimedOut) => Err(timeout(op, limit)),
+            Err(Failed::Error(e)) => Err(self.complete(classify(&e, op), ctx).await),
         }
     }
 
@@ -193,25 +194,28 @@ impl EtcdKv {
 
     /// The current revision, from the header of a count-only read of a key nobody can write.
     async fn current_revision(&self, limit: Duration) -> Result<i64, KvError> {
-        let mut kv = self.kv.clone();
-        let opts = GetOptions::new().with_count_only();
-        match tokio::time::timeout(limit, kv.get(self.ns.probe_key(), Some(opts))).await {
-            Err(_) => Err(timeout("status", limit)),
-            Ok(Err(e)) => Err(plain(&e, "status")),
-            Ok(Ok(resp)) => Ok(header_revision(resp.0.header.as_ref())),
+        let read = with_retries(limit, not_applied, || {
+            let (mut kv, key) = (self.kv.clone(), self.ns.probe_key());
+            async move { kv.get(key, Some(GetOptions::new().with_count_only())).await }
+        });
+        match read.await {
+            Err(Failed::TimedOut) => Err(timeout("status", limit)),
+            Err(Failed::Error(e)) => Err(plain(&e, "status")),
+            Ok(resp) => Ok(header_revision(resp.0.header.as_ref())),
         }
     }
 
     /// The compaction revision (0 if nothing before revision 2 was ever compacted away).
     async fn compact_revision(&self) -> Result<i64, KvError> {
-        let mut kv = self.kv.clone();
-        let opts = GetOptions::new().with_count_only().with_revision(1);
-        let read = tokio::time::timeout(self.config.request_timeout, kv.get(self.ns.probe_key(), Some(opts))).await;
-        match read {
-            Err(_) => return Err(timeout("status", self.config.request_timeout)),
-            Ok(Ok(_)) => return Ok(0),
-            Ok(Err(e)) if classify(&e, "status") == Failure::Compacted => {}
-            Ok(Err(e)) => return Err(plain(&e, "status")),
+        let read = with_retries(self.config.request_timeout, not_applied, || {
+            let (mut kv, key) = (self.kv.clone(), self.ns.probe_key());
+            async move { kv.get(key, Some(GetOptions::new().with_count_only().with_revision(1))).await }
+        });
+        match read.await {
+            Err(Failed::TimedOut) => return Err(timeout("status", self.config.request_timeout)),
+            Ok(_) => return Ok(0),
+            Err(Failed::Error(e)) if classify(&e, "status") == Failure::Compacted => {}
+            Err(Failed::Error(e)) => return Err(plain(&e, "status")),
         }
         // Revision 1 is compacted: a watch from it is cancelled with the compaction revision.
         let mut client = self.watch.clone();
@@ -257,16 +261,25 @@ impl KvStore for EtcdKv {
     async fn range(&self, req: RangeRequest) -> Result<RangeResponse, KvError> {
         let (key, opts) = range_request(&self.ns, &req)?;
         let ctx = Ctx { revision: req.revision, size: key.len(), ..Ctx::default() };
-        let mut kv = self.kv.clone();
-        let resp = self.call("range", ctx, kv.get(key, Some(opts))).await?;
+        let resp = self
+            .call("range", ctx, || {
+                let (mut kv, key, opts) = (self.kv.clone(), key.clone(), opts.clone());
+                async move { kv.get(key, Some(opts)).await }
+            })
+            .await?;
         Ok(range_response(&self.ns, resp.0, 0))
     }
 
     async fn put(&self, req: PutRequest) -> Result<PutResponse, KvError> {
         let (key, value, opts) = put_request(&self.ns, &req, self.config.max_value_bytes)?;
         let ctx = Ctx { lease: req.lease, size: key.len() + value.len(), ..Ctx::default() };
-        let mut kv = self.kv.clone();
-        let resp = self.call("put", ctx, kv.put(key, value, Some(opts))).await?.0;
+        let resp = self
+            .call("put", ctx, || {
+                let (mut kv, key, value, opts) = (self.kv.clone(), key.clone(), value.clone(), opts.clone());
+                async move { kv.put(key, value, Some(opts)).await }
+            })
+            .await?
+            .0;
         Ok(PutResponse {
             revision: header_revision(resp.header.as_ref()),
             prev_kv: resp.prev_kv.map(|kv| key_value(&self.ns, kv)),
@@ -276,8 +289,13 @@ impl KvStore for EtcdKv {
     async fn delete(&self, req: DeleteRequest) -> Result<DeleteResponse, KvError> {
         let (key, opts) = delete_request(&self.ns, &req)?;
         let ctx = Ctx { size: key.len(), ..Ctx::default() };
-        let mut kv = self.kv.clone();
-        let resp = self.call("delete", ctx, kv.delete(key, Some(opts))).await?.0;
+        let resp = self
+            .call("delete", ctx, || {
+                let (mut kv, key, opts) = (self.kv.clone(), key.clone(), opts.clone());
+                async move { kv.delete(key, Some(opts)).await }
+            })
+            .await?
+            .0;
         Ok(DeleteResponse {
             revision: header_revision(resp.header.as_ref()),
             deleted: resp.deleted,
@@ -298,8 +316,12 @@ impl KvStore for EtcdKv {
             })
             .unwrap_or(0);
         let ctx = Ctx { revision, lease: txn_lease(&req), size: txn_size(&req) };
-        let mut kv = self.kv.clone();
-        let resp = self.call("txn", ctx, kv.txn(txn)).await?;
+        let resp = self
+            .call("txn", ctx, || {
+                let (mut kv, txn) = (self.kv.clone(), txn.clone());
+                async move { kv.txn(txn).await }
+            })
+            .await?;
         txn_response(&self.ns, resp.0)
     }
 
@@ -315,9 +337,14 @@ impl KvStore for EtcdKv {
         if id != 0 {
             opts = opts.with_id(id);
         }
-        let mut lease = self.lease.clone();
-        let resp =
-            self.call("lease grant", Ctx { lease: id, ..Ctx::default() }, lease.grant(secs, Some(opts))).await?.0;
+        let ctx = Ctx { lease: id, ..Ctx::default() };
+        let resp = self
+            .call("lease grant", ctx, || {
+                let (mut lease, opts) = (self.lease.clone(), opts.clone());
+                async move { lease.grant(secs, Some(opts)).await }
+            })
+            .await?
+            .0;
         if !resp.error.is_empty() {
             return Err(KvError::InvalidRequest { reason: format!("etcd lease grant: {}", resp.error) });
         }
@@ -325,13 +352,15 @@ impl KvStore for EtcdKv {
     }
 
     async fn lease_keep_alive(&self, id: i64) -> Result<i64, KvError> {
-        let mut lease = self.lease.clone();
-        let once = async {
-            // Opening the stream already renews once (and checks the lease exists), but does not
-            // hand out the TTL: renew again to read it.
-            let (mut keeper, mut stream) = lease.keep_alive(id).await?;
-            keeper.keep_alive().await?;
-            stream.message().await
+        let once = || {
+            let mut lease = self.lease.clone();
+            async move {
+                // Opening the stream already renews once (and checks the lease exists), but
+                // does not hand out the TTL: renew again to read it.
+                let (mut keeper, mut stream) = lease.keep_alive(id).await?;
+                keeper.keep_alive().await?;
+                stream.message().await
+            }
         };
         let ctx = Ctx { lease: id, ..Ctx::default() };
         match self.call("lease keep-alive", ctx, once).await? {
@@ -342,8 +371,11 @@ impl KvStore for EtcdKv {
     }
 
     async fn lease_revoke(&self, id: i64) -> Result<(), KvError> {
-        let mut lease = self.lease.clone();
-        self.call("lease revoke", Ctx { lease: id, ..Ctx::default() }, lease.revoke(id)).await?;
+        self.call("lease revoke", Ctx { lease: id, ..Ctx::default() }, || {
+            let mut lease = self.lease.clone();
+            async move { lease.revoke(id).await }
+        })
+        .await?;
         Ok(())
     }
 
@@ -352,8 +384,11 @@ impl KvStore for EtcdKv {
         if self.config.physical_compaction {
             opts = opts.with_physical();
         }
-        let mut kv = self.kv.clone();
-        self.call("compact", Ctx { revision, ..Ctx::default() }, kv.compact(revision, Some(opts))).await?;
+        self.call("compact", Ctx { revision, ..Ctx::default() }, || {
+            let (mut kv, opts) = (self.kv.clone(), opts.clone());
+            async move { kv.compact(revision, Some(opts)).await }
+        })
+        .await?;
         Ok(())
     }
 

@@ -14,12 +14,13 @@ use futures::StreamExt;
 use super::convert::{header_revision, key_value};
 use super::error::{Failure, classify, timeout};
 use super::namespace::Namespace;
+use super::retry::{Failed, not_applied, with_retries};
 use crate::kv::{KvError, KvEvent, KvEventKind, KvWatchStream, WatchMessage, WatchRequest};
 
 /// Opens a watch and waits (up to `limit`) until etcd has created it, so every change after
 /// this returns is seen.
 pub(crate) async fn open(
-    mut client: WatchClient,
+    client: WatchClient,
     ns: Namespace,
     req: &WatchRequest,
     limit: Duration,
@@ -35,15 +36,20 @@ pub(crate) async fn open(
     if req.progress_notify {
         opts = opts.with_progress_notify();
     }
-    let created = async {
-        let mut stream = client.watch(key, Some(opts)).await?;
-        let first = stream.message().await?;
-        Ok::<_, etcd_client::Error>((stream, first))
-    };
-    let (stream, first) = match tokio::time::timeout(limit, created).await {
-        Err(_) => return Err(timeout("watch", limit)),
-        Ok(Err(e)) => return Err(watch_error(&e)),
-        Ok(Ok(pair)) => pair,
+    // Creating a watch changes nothing, but only failures before etcd saw it are sent again,
+    // as for every other call.
+    let created = with_retries(limit, not_applied, || {
+        let (mut client, key, opts) = (client.clone(), key.clone(), opts.clone());
+        async move {
+            let mut stream = client.watch(key, Some(opts)).await?;
+            let first = stream.message().await?;
+            Ok::<_, etcd_client::Error>((stream, first))
+        }
+    });
+    let (stream, first) = match created.await {
+        Err(Failed::TimedOut) => return Err(timeout("watch", limit)),
+        Err(Failed::Error(e)) => return Err(watch_error(&e)),
+        Ok(pair) => pair,
     };
     let Some(first) = first else {
         return Err(KvError::Unavailable { reason: "etcd closed the watch before creating it".into() });

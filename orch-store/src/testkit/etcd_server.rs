@@ -5,15 +5,17 @@
 //! for the per-process [`EtcdServer::shared`] server that is never dropped, when the process
 //! exits: etcd runs under a small bash guard that holds the read end of a pipe whose write end
 //! only this process has, and kills etcd when it sees end-of-file (that also covers a test
-//! binary that crashes or is killed).
+//! binary that crashes or is killed). A server of its own can be SIGKILLed and restarted on the
+//! same data directory and ports, for fault tests; [`EtcdCluster`](super::etcd_cluster::EtcdCluster)
+//! is the three-member counterpart.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::etcd_process::EtcdProcess;
 
 /// Why a test etcd could not be started.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,47 +101,27 @@ impl EtcdServerConfig {
 /// A running single-member etcd on 127.0.0.1, stopped (and its data removed) on drop.
 ///
 /// Starting one takes about a second, so tests in one binary usually share
-/// [`EtcdServer::shared`] and keep apart by [`unique_prefix`]; a test that compacts, or that
-/// counts revisions, needs a server of its own (revisions and compaction are global).
+/// [`EtcdServer::shared`] and keep apart by [`unique_prefix`]; a test that compacts, that
+/// counts revisions, or that kills the server ([`kill`](EtcdServer::kill) and
+/// [`restart`](EtcdServer::restart)) needs a server of its own.
 ///
 /// # Example
 /// ```no_run
 /// use orch_store::testkit::etcd_server::EtcdServer;
 ///
-/// let etcd = EtcdServer::start().expect("etcd runs; scripts/setup installs it");
+/// let mut etcd = EtcdServer::start().expect("etcd runs; scripts/setup installs it");
 /// println!("etcd at {}", etcd.client_url());
+/// etcd.kill().unwrap(); // SIGKILL: a crash; the data directory stays
+/// etcd.restart().unwrap(); // same data, same ports
 /// // dropped here: killed, data directory removed
 /// ```
 #[derive(Debug)]
 pub struct EtcdServer {
-    guard: Child,
-    /// Closing it (drop) tells the guard to stop etcd.
-    lifeline: Option<ChildStdin>,
+    process: EtcdProcess,
     client_url: String,
     dir: PathBuf,
+    startup_timeout: Duration,
 }
-
-/// Stops etcd when its standard input (our lifeline) reaches end-of-file, or exits when etcd
-/// does. Arguments: the working directory, then the etcd command line.
-const GUARD: &str = r#"
-dir=$1; shift
-"$@" </dev/null >"$dir/etcd.log" 2>&1 &
-pid=$!
-while kill -0 "$pid" 2>/dev/null; do
-    read -r -t 0.2 _line
-    rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -le 128 ]; then
-        kill "$pid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        rm -rf "$dir"
-        exit 0
-    fi
-done
-wait "$pid"
-exit 3
-"#;
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -209,82 +191,104 @@ impl EtcdServer {
         &self.dir
     }
 
+    /// Kills etcd with SIGKILL (a crash: no clean shutdown) and waits until it is gone; its
+    /// data directory stays for [`restart`](Self::restart). Does nothing if it is not running.
+    ///
+    /// # Errors
+    /// None at present; the `Result` leaves room for platforms where killing can fail.
+    pub fn kill(&mut self) -> Result<(), EtcdServerError> {
+        self.process.kill()
+    }
+
+    /// Starts etcd again on the same data directory and ports after [`kill`](Self::kill) and
+    /// waits until it is healthy (blocking). Does nothing but wait if it is running.
+    ///
+    /// # Errors
+    /// `Io` if it cannot be spawned; `Exited` or `Unhealthy` if it does not come up.
+    pub fn restart(&mut self) -> Result<(), EtcdServerError> {
+        self.process.restart()?;
+        self.process.wait_healthy(self.startup_timeout)
+    }
+
+    /// Whether etcd is running (started and not killed since).
+    pub fn is_running(&self) -> bool {
+        self.process.is_running()
+    }
+
     fn try_start(binary: &Path, config: &EtcdServerConfig) -> Result<Self, EtcdServerError> {
         let io = |what: &'static str| move |e: std::io::Error| EtcdServerError::Io { what, message: e.to_string() };
         let (client_port, peer_port) = two_free_ports().map_err(io("picking free ports"))?;
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("orch-etcd-{}-{n}-{nanos}", std::process::id()));
+        let dir = fresh_dir(n);
         std::fs::create_dir_all(&dir).map_err(io("creating the data directory"))?;
         let client_url = format!("http://127.0.0.1:{client_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
         let interval = format!("{}ms", config.progress_notify_interval.as_millis().max(1));
-        let mut cmd = Command::new("bash");
-        cmd.arg("-c").arg(GUARD).arg("orch-etcd-guard").arg(&dir).arg(binary);
-        cmd.arg("--name").arg("orch-test").arg("--data-dir").arg(dir.join("data"));
-        cmd.arg("--listen-client-urls").arg(&client_url).arg("--advertise-client-urls").arg(&client_url);
-        cmd.arg("--listen-peer-urls").arg(&peer_url).arg("--initial-advertise-peer-urls").arg(&peer_url);
-        cmd.arg("--initial-cluster").arg(format!("orch-test={peer_url}"));
-        cmd.arg("--initial-cluster-state").arg("new").arg("--initial-cluster-token").arg(format!("orch-test-{n}"));
-        // A lone member elects itself quickly; the minimum lease TTL stays at about 1 s.
-        cmd.arg("--heartbeat-interval").arg("50").arg("--election-timeout").arg("500");
-        cmd.arg("--experimental-watch-progress-notify-interval").arg(interval);
-        cmd.arg("--logger").arg("zap").arg("--log-outputs").arg("stderr");
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("ETCD_") {
-                cmd.env_remove(key);
+        let data = dir.join("data").to_string_lossy().into_owned();
+        let args: Vec<String> = [
+            "--name",
+            "orch-test",
+            "--data-dir",
+            &data,
+            "--listen-client-urls",
+            &client_url,
+            "--advertise-client-urls",
+            &client_url,
+            "--listen-peer-urls",
+            &peer_url,
+            "--initial-advertise-peer-urls",
+            &peer_url,
+            "--initial-cluster",
+            &format!("orch-test={peer_url}"),
+            "--initial-cluster-state",
+            "new",
+            "--initial-cluster-token",
+            &format!("orch-test-{n}"),
+            // A lone member elects itself quickly; the minimum lease TTL stays at about 1 s.
+            "--heartbeat-interval",
+            "50",
+            "--election-timeout",
+            "500",
+            "--experimental-watch-progress-notify-interval",
+            &interval,
+            "--logger",
+            "zap",
+            "--log-outputs",
+            "stderr",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let process = match EtcdProcess::spawn(binary, args, &dir, client_port) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
             }
-        }
-        cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
-        let mut guard = cmd.spawn().map_err(|e| {
-            let _ = std::fs::remove_dir_all(&dir);
-            EtcdServerError::Io { what: "spawning bash to run etcd", message: e.to_string() }
-        })?;
-        let lifeline = guard.stdin.take();
-        let server = EtcdServer { guard, lifeline, client_url, dir };
-        server.wait_healthy(client_port, config.startup_timeout)
-    }
-
-    /// Polls `/health` until it answers healthy, etcd exits, or `limit` passes. On failure the
-    /// server is dropped (stopped and removed) after its log is read.
-    fn wait_healthy(mut self, port: u16, limit: Duration) -> Result<Self, EtcdServerError> {
-        let started = Instant::now();
-        loop {
-            if let Ok(Some(_)) = self.guard.try_wait() {
-                return Err(EtcdServerError::Exited { log_tail: self.log_tail() });
-            }
-            if healthy(port) {
-                return Ok(self);
-            }
-            if started.elapsed() > limit {
-                return Err(EtcdServerError::Unhealthy { waited: limit, log_tail: self.log_tail() });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.join("etcd.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        };
+        let mut server = EtcdServer { process, client_url, dir, startup_timeout: config.startup_timeout };
+        // On failure the server is dropped (stopped and removed) after its log was read.
+        server.process.wait_healthy(config.startup_timeout)?;
+        Ok(server)
     }
 }
 
 impl Drop for EtcdServer {
     fn drop(&mut self) {
-        // End-of-file on the guard's stdin: it stops etcd (SIGTERM, then SIGKILL after 5 s).
-        drop(self.lifeline.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            match self.guard.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        let _ = self.guard.kill();
-        let _ = self.guard.wait();
+        self.process.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A fresh directory name under the temporary directory, unique in this process and time.
+pub(crate) fn fresh_dir(n: u64) -> PathBuf {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    std::env::temp_dir().join(format!("orch-etcd-{}-{n}-{nanos}", std::process::id()))
+}
+
+/// The next number of a series unique in this process (directories, cluster tokens, prefixes).
+pub(crate) fn next_unique() -> u64 {
+    NEXT.fetch_add(1, Ordering::SeqCst)
 }
 
 /// A key prefix no other caller in this process gets, e.g. `/orch-test/4242-7-my_test/`, so
@@ -332,20 +336,4 @@ fn two_free_ports() -> std::io::Result<(u16, u16)> {
     let a = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     let b = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok((a.local_addr()?.port(), b.local_addr()?.port()))
-}
-
-/// Whether etcd's `/health` endpoint answers `"health":"true"`.
-fn healthy(port: u16) -> bool {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let Ok(mut conn) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
-    if conn.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").is_err() {
-        return false;
-    }
-    let mut body = String::new();
-    let _ = conn.read_to_string(&mut body);
-    body.starts_with("HTTP/1.1 200") && body.contains("\"health\":\"true\"")
 }

@@ -5,6 +5,8 @@
 //! - [`linearizability`]: a checker of recorded histories and the concurrent workloads that
 //!   record them, over any `KvStore` or `ObjectStore`.
 
+pub mod etcd_cluster;
+mod etcd_process;
 pub mod etcd_server;
 pub mod kv;
 mod kv_lease;

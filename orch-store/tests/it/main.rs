@@ -7,6 +7,8 @@ mod durable_crash;
 #[cfg(feature = "tokio")]
 mod durable_kv;
 #[cfg(all(feature = "etcd", feature = "testkit"))]
+mod etcd_faults;
+#[cfg(all(feature = "etcd", feature = "testkit"))]
 mod etcd_kv;
 #[cfg(feature = "testkit")]
 mod linearizability;

@@ -14,7 +14,8 @@
 //! - [`History`]: the recorder (a logical clock orders calls and answers exactly);
 //! - [`check`]: the search, with a [`CheckReport`] naming any key without a linearization;
 //! - [`run_workload`]: concurrent clients over any [`ModelStore`], with injected client
-//!   timeouts that abandon the call while it keeps running;
+//!   timeouts that abandon the call while it keeps running; [`run_workload_until`] runs them
+//!   alongside a schedule of faults (a killed etcd member, say) until it is done;
 //! - [`KvModelStore`] and [`ObjectModelStore`]: the model over any `KvStore` (MemKv, DurableKv,
 //!   EtcdKv, your own) and over any `ObjectStore` (the `Registry`, the HTTP client);
 //! - [`check_trials`]: a series of seeded trials, each checked, with summed [`TrialFigures`].
@@ -48,4 +49,4 @@ pub use kv_client::KvModelStore;
 pub use model::{Input, OpKind, Output, State, step};
 pub use object_client::ObjectModelStore;
 pub use trials::{TrialFigures, check_trials};
-pub use workload::{Indefinite, ModelStore, Workload, WorkloadStats, run_workload};
+pub use workload::{Indefinite, ModelStore, Workload, WorkloadStats, run_workload, run_workload_until};

@@ -1,8 +1,13 @@
 //! A workload of concurrent clients that records its history: random gets and writes over a
 //! few keys, with client timeouts injected (the call is abandoned and keeps running).
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use futures::future::Either;
 
 use async_trait::async_trait;
 
@@ -163,7 +168,36 @@ pub struct WorkloadStats {
 /// # }
 /// ```
 pub async fn run_workload(store: Arc<dyn ModelStore>, workload: &Workload) -> (Arc<History>, WorkloadStats) {
+    run_workload_until(store, workload, futures::future::pending()).await
+}
+
+/// As [`run_workload`], but the clients also stop (each after its call in flight) once `stop`
+/// completes: for a workload that runs alongside something else, such as a schedule of
+/// injected faults, for as long as that takes. [`Workload::ops_per_client`] stays a bound.
+///
+/// # Panics
+/// Outside a tokio runtime.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use orch_store::mem::MemKv;
+/// use orch_store::testkit::linearizability::{KvModelStore, Workload, run_workload_until};
+/// # #[tokio::main] async fn main() {
+/// let store = Arc::new(KvModelStore::new(Arc::new(MemKv::new()), "lin/"));
+/// let workload = Workload::default().ops_per_client(1_000_000);
+/// let faults = async { tokio::time::sleep(Duration::from_millis(50)).await }; // your schedule here
+/// let (_history, stats) = run_workload_until(store, &workload, faults).await;
+/// assert!(stats.operations < 4_000_000);
+/// # }
+/// ```
+pub async fn run_workload_until(
+    store: Arc<dyn ModelStore>,
+    workload: &Workload,
+    stop: impl Future<Output = ()>,
+) -> (Arc<History>, WorkloadStats) {
     let history = Arc::new(History::new());
+    let stopped = Arc::new(AtomicBool::new(false));
     let kinds: Vec<OpKind> = [OpKind::Get, OpKind::Put, OpKind::Create, OpKind::Update, OpKind::Cas, OpKind::Delete]
         .into_iter()
         .filter(|k| store.supports(*k))
@@ -177,13 +211,22 @@ pub async fn run_workload(store: Arc<dyn ModelStore>, workload: &Workload) -> (A
                 workload: workload.clone(),
                 kinds: kinds.clone(),
                 rng: Rng::new(workload.seed.wrapping_mul(1_000_003).wrapping_add(client as u64)),
+                stopped: stopped.clone(),
             };
             tokio::spawn(client.run())
         })
         .collect();
+    let joined = futures::future::join_all(clients);
+    let results = match futures::future::select(pin!(stop), pin!(joined)).await {
+        Either::Left(((), joined)) => {
+            stopped.store(true, Ordering::SeqCst);
+            joined.await
+        }
+        Either::Right((results, _)) => results,
+    };
     let mut stats = WorkloadStats::default();
-    for c in clients {
-        let (s, abandoned) = c.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    for c in results {
+        let (s, abandoned) = c.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         stats.operations += s.operations;
         stats.injected_timeouts += s.injected_timeouts;
         stats.indefinite += s.indefinite;
@@ -202,6 +245,8 @@ struct Client {
     workload: Workload,
     kinds: Vec<OpKind>,
     rng: Rng,
+    /// Set when the clients are to stop early.
+    stopped: Arc<AtomicBool>,
 }
 
 type Call = tokio::task::JoinHandle<Result<Output, Indefinite>>;
@@ -213,6 +258,9 @@ impl Client {
         // The last value this client saw per key: what its compare-and-swaps expect.
         let mut seen: Vec<Option<String>> = vec![None; self.workload.keys.max(1)];
         for seq in 0..self.workload.ops_per_client {
+            if self.stopped.load(Ordering::SeqCst) {
+                break;
+            }
             let k = self.rng.below(seen.len() as u64) as usize;
             let key = format!("key{k}");
             let value = format!("{}.{seq}", self.id);
