@@ -28,6 +28,39 @@ struct Args {
     /// Nodes per simulation.
     #[arg(long, default_value_t = 1000)]
     nodes: usize,
+    /// Print a progress line every this many simulated seconds (0: none), to see where a slow
+    /// seed spends its time.
+    #[arg(long, default_value_t = 0)]
+    progress: u64,
+}
+
+/// Runs one seed, printing progress every `every` simulated seconds when it is not zero.
+fn run_seed(mut sim: Simulation, seed: u64, total: Duration, every: u64) -> SimReport {
+    if every == 0 {
+        return sim.run();
+    }
+    let (t, mut done) = (Instant::now(), Duration::ZERO);
+    while done < total {
+        let chunk = Duration::from_secs(every).min(total - done);
+        sim.run_for(chunk);
+        done += chunk;
+        let r = sim.report();
+        let unbound = sim.view().pods.values().filter(|p| p.spec.node_name.is_none()).count();
+        eprintln!(
+            "seed {seed} at {:>5} s: {:>6.1} s wall, {} steps (busiest {} polls), {} store events, pods {} ({} ready, {unbound} unbound)",
+            done.as_secs(),
+            t.elapsed().as_secs_f64(),
+            r.steps,
+            r.busiest_step_polls,
+            r.events,
+            r.pods.0,
+            r.pods.1,
+        );
+        if !r.passed() {
+            break;
+        }
+    }
+    sim.report()
 }
 
 fn main() {
@@ -49,11 +82,11 @@ fn main() {
                         *n += 1;
                         *n - 1
                     };
-                    let config =
-                        SimConfig::new(seed).nodes(args.nodes).duration(Duration::from_secs(args.minutes * 60));
+                    let total = Duration::from_secs(args.minutes * 60);
+                    let config = SimConfig::new(seed).nodes(args.nodes).duration(total);
                     let t = Instant::now();
                     let report = match Simulation::new(config) {
-                        Ok(sim) => sim.run(),
+                        Ok(sim) => run_seed(sim, seed, total, args.progress),
                         Err(e) => {
                             eprintln!("seed {seed}: the simulation did not start: {e}");
                             std::process::exit(2);
@@ -84,6 +117,7 @@ fn main() {
         "nodes": args.nodes,
         "simulated_hours": (simulated / 3600.0 * 100.0).round() / 100.0,
         "steps": reports.iter().map(|r| r.steps).sum::<u64>(),
+        "busiest_step_polls": reports.iter().map(|r| r.busiest_step_polls).max().unwrap_or(0),
         "store_events": reports.iter().map(|r| r.events).sum::<u64>(),
         "faults": faults.values().sum::<u64>(),
         "faults_by_kind": faults,

@@ -46,6 +46,11 @@ pub enum Strategy {
 /// - pods never exceed `replicas + max_surge`;
 /// - available pods never drop below `replicas - max_unavailable` through a scale-down we order.
 ///
+/// A Deployment scaled down in the middle of a rollout asks its ReplicaSets for more than
+/// `replicas + max_surge`; as Kubernetes does, that step only scales every ReplicaSet that has
+/// replicas down in proportion to its size (see [`proportional_scale_down`]), and the rollout
+/// goes on from there.
+///
 /// ```
 /// use orch_controllers::controllers::rollout::{plan_rollout, RsView, Strategy};
 /// let new = RsView { name: "new".into(), spec: 0, existing: 0, available: 0 };
@@ -68,6 +73,10 @@ pub fn plan_rollout(replicas: i32, strategy: Strategy, new: &RsView, olds: &[RsV
             }
         }
         Strategy::RollingUpdate { max_surge, max_unavailable } => {
+            let scaled = proportional_scale_down(replicas + max_surge, new, olds);
+            if !scaled.is_empty() {
+                return scaled;
+            }
             let current: i32 = new.max_pods() + olds.iter().map(RsView::max_pods).sum::<i32>();
             let mut new_spec = new.spec;
             if new.spec > replicas {
@@ -96,6 +105,44 @@ pub fn plan_rollout(replicas: i32, strategy: Strategy, new: &RsView, olds: &[RsV
         }
     }
     out
+}
+
+/// When the ReplicaSets ask for more than `allowed` pods in all, new counts for each one that
+/// has replicas, shrunk in proportion to its size so they add up to exactly `allowed` (the
+/// rounding remainder comes off the largest ones, then by name); empty when they fit.
+///
+/// ```
+/// use orch_controllers::controllers::rollout::{proportional_scale_down, RsView};
+/// let view = |name: &str, spec| RsView { name: name.into(), spec, existing: spec, available: 0 };
+/// // 293 replicas mid-rollout (264 old + 176 new), then scaled to 137 with a 50% surge: 206 allowed.
+/// let plan = proportional_scale_down(206, &view("new", 176), &[view("old", 264)]);
+/// assert_eq!(plan, vec![("old".to_string(), 123), ("new".to_string(), 83)]);
+/// ```
+pub fn proportional_scale_down(allowed: i32, new: &RsView, olds: &[RsView]) -> Vec<(String, i32)> {
+    let mut active: Vec<&RsView> = std::iter::once(new).chain(olds).filter(|r| r.spec > 0).collect();
+    let asked: i64 = active.iter().map(|r| i64::from(r.spec)).sum();
+    let allowed = i64::from(allowed.max(0));
+    if asked <= allowed || active.len() < 2 {
+        return Vec::new();
+    }
+    let remove = asked - allowed;
+    active.sort_by(|a, b| b.spec.cmp(&a.spec).then_with(|| a.name.cmp(&b.name)));
+    // Each share is below the set's size (remove < asked), so each can give one more for the remainder.
+    let mut shares: Vec<i64> = active.iter().map(|r| i64::from(r.spec) * remove / asked).collect();
+    let mut left = remove - shares.iter().sum::<i64>();
+    for share in &mut shares {
+        if left == 0 {
+            break;
+        }
+        *share += 1;
+        left -= 1;
+    }
+    active
+        .iter()
+        .zip(shares)
+        .filter(|(_, share)| *share > 0)
+        .map(|(r, share)| (r.name.clone(), r.spec - i32::try_from(share).unwrap_or(r.spec)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -132,6 +179,34 @@ mod tests {
         for (r, s, u) in [(10, 3, 2), (4, 1, 0), (4, 0, 1), (1, 1, 0), (3, 0, 1), (10, 10, 0)] {
             assert!(simulate(r, s, u) < 30, "{r} {s} {u}");
         }
+    }
+
+    #[test]
+    fn a_scale_down_in_the_middle_of_a_rollout_never_asks_for_more_than_the_surge_allows() {
+        let s = Strategy::RollingUpdate { max_surge: 69, max_unavailable: 0 };
+        let (new, old) = (rs("new", 176, 0), rs("old", 264, 264));
+        let plan = plan_rollout(137, s, &new, std::slice::from_ref(&old));
+        let total: i32 = plan.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 137 + 69, "{plan:?}");
+        assert_eq!(plan, vec![("old".to_string(), 123), ("new".to_string(), 83)]);
+    }
+
+    #[test]
+    fn proportional_scale_down_adds_up_exactly_and_keeps_every_set_alive() {
+        for (sizes, allowed) in [(vec![5, 3, 1], 4), (vec![10, 10, 10], 7), (vec![1, 1, 1, 1], 2), (vec![100, 1], 3)] {
+            let views: Vec<RsView> = sizes.iter().enumerate().map(|(i, n)| rs(&format!("rs{i}"), *n, *n)).collect();
+            let plan = proportional_scale_down(allowed, &views[0], &views[1..]);
+            let mut after: Vec<i32> = views.iter().map(|v| v.spec).collect();
+            for (name, n) in &plan {
+                let i: usize = name[2..].parse().unwrap();
+                assert!(*n >= 0 && *n < after[i], "{sizes:?} → {plan:?}");
+                after[i] = *n;
+            }
+            assert_eq!(after.iter().sum::<i32>(), allowed, "{sizes:?} → {after:?}");
+        }
+        let fits = [rs("a", 2, 2), rs("b", 2, 2)];
+        assert!(proportional_scale_down(4, &fits[0], &fits[1..]).is_empty());
+        assert!(proportional_scale_down(1, &rs("only", 9, 9), &[]).is_empty(), "one set: the rollout scales it");
     }
 
     #[test]
