@@ -14,7 +14,7 @@ const CACHE_EVENTS: usize = 8192;
 
 /// How many encoded bytes are kept for sharing before the cache starts over, so large objects
 /// cannot make the cache hold gigabytes.
-const CACHE_BYTES: usize = 32 << 20;
+const CACHE_BYTES: usize = 16 << 20;
 
 /// Encodes watch events to their wire lines. The store hands every watcher the same `Arc` for
 /// one change, so the line is keyed by that allocation (kept alive by the cache, so the key
