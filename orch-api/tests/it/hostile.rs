@@ -260,8 +260,14 @@ fn message(reply: &Reply) -> String {
         .unwrap_or_else(|| String::from_utf8_lossy(&reply.body).to_string())
 }
 
-/// Runs `cases` (method, path, headers, body, acceptable codes) and asserts each answer.
-async fn expect_codes(addr: &str, cases: &[(&str, String, Vec<(&str, String)>, Vec<u8>, &[u16])]) {
+/// A request (method, path, headers, body) and the codes that may answer it.
+type Case<'a> = (&'a str, String, Vec<(&'a str, String)>, Vec<u8>, &'a [u16]);
+
+/// A body sent with a content type, and what the 400 must say.
+type BodyCase<'a> = (&'a str, String, &'a str, &'a [u8], &'a [&'a str]);
+
+/// Runs `cases` and asserts each answer.
+async fn expect_codes(addr: &str, cases: &[Case<'_>]) {
     for (method, path, headers, body, want) in cases {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let reply = exchange(addr, method, path, &headers, body).await.unwrap();
@@ -355,7 +361,7 @@ async fn hostile_node_identity_cannot_write_another_nodes_pods_nodes_or_leases()
     let forbidden: &[u16] = &[403];
     let bad: &[u16] = &[400];
     let ns = "/api/v1/namespaces/default";
-    let cases: Vec<(&str, String, Vec<(&str, String)>, Vec<u8>, &[u16])> = vec![
+    let cases: Vec<Case> = vec![
         ("PUT", format!("{ns}/pods/theirs"), node1(), stolen.clone(), forbidden),
         ("PUT", format!("{ns}/pods/theirs/status"), node1(), theirs.clone(), forbidden),
         ("PATCH", format!("{ns}/pods/theirs"), node1(), br#"{"spec":{"nodeName":"n1"}}"#.to_vec(), forbidden),
@@ -412,7 +418,7 @@ async fn hostile_path_traversal_in_names_and_namespaces_reaches_nothing() {
         serde_json::to_vec(&pod).unwrap()
     };
     let ns = "/api/v1/namespaces";
-    let cases: Vec<(&str, String, Vec<(&str, String)>, Vec<u8>, &[u16])> = vec![
+    let cases: Vec<Case> = vec![
         ("GET", format!("{ns}/default/pods/..%2F..%2Fkube-system%2Fpods%2Fsecret"), admin(), vec![], bad),
         ("GET", format!("{ns}/default%2F..%2Fkube-system/pods/secret"), admin(), vec![], bad),
         ("GET", format!("{ns}/%2E%2E/pods"), admin(), vec![], bad),
@@ -484,7 +490,7 @@ async fn hostile_streamed_oversized_and_deeply_nested_bodies_are_refused_naming_
             "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
         ));
     }
-    let cases: [(&str, String, &str, &[u8], &[&str]); 5] = [
+    let cases: [BodyCase; 5] = [
         ("POST", pods.to_string(), "application/json", &deep, &["recursion limit", "line 1 column"]),
         (
             "POST",
