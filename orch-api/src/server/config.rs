@@ -66,9 +66,11 @@ pub struct ServerConfig {
     /// How long a TLS client may take to finish its handshake. Default
     /// [`DEFAULT_TLS_HANDSHAKE_TIMEOUT`].
     pub tls_handshake_timeout: Duration,
-    /// Open connections at most. At the limit a new connection replaces the oldest one that has
-    /// not sent a complete request yet (idle or slow attackers); when every open connection has
-    /// served a request, the new one is closed at once. Default [`DEFAULT_MAX_CONNECTIONS`].
+    /// Open connections at most. At the limit a new connection takes the place of the
+    /// connection with no request in flight that was active least recently (idle and slowloris
+    /// attackers before a client between two requests); when every open connection has a
+    /// request in flight (watches included), the new one is closed at once. Default
+    /// [`DEFAULT_MAX_CONNECTIONS`].
     pub max_connections: usize,
     /// Concurrent watches at most; over it a watch request is refused with 429 and
     /// `Retry-After: 1`, as kube-apiserver's max-requests-inflight does. Default

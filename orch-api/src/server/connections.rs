@@ -1,28 +1,31 @@
-//! Open connections: a bound on how many, the oldest not-yet-useful one given up first, and a kill switch each.
+//! Open connections: a bound on how many, the least recently active idle one given up first, and a kill switch each.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Notify;
 
+/// Orders activity across connections: a tick per accept, request start and request end.
+static ACTIVITY: AtomicU64 = AtomicU64::new(0);
+
+fn tick() -> u64 {
+    ACTIVITY.fetch_add(1, Ordering::Relaxed)
+}
+
 /// One accepted connection, as the rest of the server sees it (a request extension).
-#[derive(Default)]
 pub(crate) struct Connection {
-    /// A complete request head has arrived on it.
-    served: AtomicBool,
+    /// When it was last accepted, started or finished a request (an [`ACTIVITY`] tick).
+    last_active: AtomicU64,
+    /// Requests whose response has not been sent completely yet (a watch stays in flight).
+    in_flight: AtomicUsize,
     /// It no longer counts against the limit (closed, or given up to make room).
     released: AtomicBool,
     kill: Notify,
 }
 
 impl Connection {
-    /// Notes that a complete request arrived: the connection is no longer a candidate for eviction.
-    pub(crate) fn mark_served(&self) {
-        self.served.store(true, Ordering::Relaxed);
-    }
-
     /// Asks the connection's task to close it (idempotent; works before the task waits).
     pub(crate) fn close(&self) {
         self.kill.notify_one();
@@ -33,8 +36,31 @@ impl Connection {
         self.kill.notified().await;
     }
 
-    fn evictable(&self) -> bool {
-        !self.served.load(Ordering::Relaxed) && !self.released.load(Ordering::Relaxed)
+    /// Counts a request as in flight until the returned guard drops (with its response body).
+    pub(crate) fn enter(self: &Arc<Self>) -> InFlight {
+        self.last_active.store(tick(), Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.clone())
+    }
+
+    fn released(&self) -> bool {
+        self.released.load(Ordering::Relaxed)
+    }
+
+    /// Has no request in flight: never sent a complete one (idle from the start, slowloris), or
+    /// waits for the next one (keep-alive).
+    fn idle(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) == 0 && !self.released()
+    }
+}
+
+/// A request in flight on a connection; see [`Connection::enter`].
+pub(crate) struct InFlight(Arc<Connection>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.last_active.store(tick(), Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -47,17 +73,17 @@ pub(crate) struct Connections {
 
 struct Tracked {
     open: usize,
-    /// Connections in accept order that may not have served a request yet (pruned lazily).
-    unproven: VecDeque<Arc<Connection>>,
+    /// Connections in accept order (released ones pruned lazily).
+    order: VecDeque<Arc<Connection>>,
 }
 
 /// What admitting a connection did.
 pub(crate) enum Admission {
     /// Admitted within the limit.
     Admitted(Admitted),
-    /// Admitted in place of the oldest connection that had not sent a complete request.
+    /// Admitted in place of the least recently active idle connection.
     Replaced(Admitted),
-    /// At the limit with every connection serving: refuse it.
+    /// At the limit with a request in flight on every connection: refuse it.
     Full,
 }
 
@@ -76,7 +102,7 @@ impl Drop for Admitted {
 impl Connections {
     /// Connections of one listener, at most `limit`, counted in `gauge`.
     pub(crate) fn new(limit: usize, gauge: Gauge) -> Arc<Self> {
-        let state = Mutex::new(Tracked { open: 0, unproven: VecDeque::new() });
+        let state = Mutex::new(Tracked { open: 0, order: VecDeque::new() });
         Arc::new(Connections { limit: limit.max(1), state, gauge })
     }
 
@@ -94,31 +120,42 @@ impl Connections {
         self.lock().open
     }
 
-    /// Admits a new connection, giving up the oldest unproven one when at the limit.
+    /// Admits a new connection. At the limit it takes the place of the idle connection (no
+    /// request in flight) that was active least recently: a connection that never sent a
+    /// complete request counts as active when it was accepted, so idle and slowloris attackers
+    /// go before a client that just connected or just finished a request. When every connection
+    /// has a request in flight the new one is refused.
     pub(crate) fn admit(self: &Arc<Self>) -> Admission {
         let mut st = self.lock();
+        while st.order.front().is_some_and(|c| c.released()) {
+            st.order.pop_front();
+        }
         let mut replaced = false;
         if st.open >= self.limit {
-            loop {
-                match st.unproven.pop_front() {
-                    Some(old) if old.evictable() => {
-                        if !old.released.swap(true, Ordering::Relaxed) {
-                            st.open -= 1;
-                        }
-                        old.close();
-                        replaced = true;
-                        break;
-                    }
-                    Some(_) => continue,
-                    None => return Admission::Full,
-                }
+            let victim = st
+                .order
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.idle())
+                .min_by_key(|(_, c)| c.last_active.load(Ordering::Relaxed))
+                .map(|(i, _)| i);
+            let Some(old) = victim.and_then(|i| st.order.remove(i)) else { return Admission::Full };
+            if !old.released.swap(true, Ordering::Relaxed) {
+                st.open -= 1;
             }
+            old.close();
+            replaced = true;
         }
-        let connection = Arc::new(Connection::default());
+        let connection = Arc::new(Connection {
+            last_active: AtomicU64::new(tick()),
+            in_flight: AtomicUsize::new(0),
+            released: AtomicBool::new(false),
+            kill: Notify::new(),
+        });
         st.open += 1;
-        st.unproven.push_back(connection.clone());
-        if st.unproven.len() > 2 * self.limit {
-            st.unproven.retain(|c| c.evictable());
+        st.order.push_back(connection.clone());
+        if st.order.len() > 2 * self.limit {
+            st.order.retain(|c| !c.released());
         }
         self.set_gauge(st.open);
         let admitted = Admitted { connection, owner: self.clone() };
@@ -146,25 +183,37 @@ mod tests {
     }
 
     #[test]
-    fn at_the_limit_the_oldest_unproven_connection_makes_room() {
+    fn at_the_limit_the_least_recently_active_idle_connection_makes_room() {
         let conns = Connections::new(2, Gauge::default());
         let first = admitted(conns.admit());
         let second = admitted(conns.admit());
-        second.connection.mark_served();
-        let third = conns.admit();
-        assert!(matches!(third, Admission::Replaced(_)), "the idle first connection is given up");
-        assert!(first.connection.released.load(Ordering::Relaxed));
+        let Admission::Replaced(_third) = conns.admit() else { panic!("not replaced") };
+        assert!(first.connection.released() && !second.connection.released(), "the older idle one went");
         assert_eq!(conns.open(), 2);
         drop(first);
         assert_eq!(conns.open(), 2, "an evicted connection is not released twice");
     }
 
     #[test]
-    fn at_the_limit_with_every_connection_serving_a_new_one_is_refused() {
+    fn a_recently_active_connection_stays_and_a_busy_one_is_never_given_up() {
+        let conns = Connections::new(2, Gauge::default());
+        let (old, newer) = (admitted(conns.admit()), admitted(conns.admit()));
+        drop(old.connection.enter());
+        let Admission::Replaced(third) = conns.admit() else { panic!("not replaced") };
+        assert!(newer.connection.released() && !old.connection.released(), "the one idle for longest went");
+        let _busy = old.connection.enter();
+        let Admission::Replaced(_fourth) = conns.admit() else { panic!("not replaced") };
+        assert!(third.connection.released(), "the idle one went");
+        assert!(!old.connection.released(), "a connection with a request in flight stays");
+    }
+
+    #[test]
+    fn at_the_limit_with_every_connection_busy_a_new_one_is_refused() {
         let conns = Connections::new(1, Gauge::default());
         let only = admitted(conns.admit());
-        only.connection.mark_served();
+        let request = only.connection.enter();
         assert!(matches!(conns.admit(), Admission::Full));
+        drop(request);
         drop(only);
         assert_eq!(conns.open(), 0);
         assert!(matches!(conns.admit(), Admission::Admitted(_)));

@@ -1,7 +1,9 @@
 //! Accepting connections: plain HTTP or TLS, on a listener the caller binds, until shut down.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -9,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::connections::{Admission, Admitted, Connection, Connections};
+use super::connections::{Admission, Admitted, Connection, Connections, InFlight};
 use super::{ApiServer, ServerTls};
 
 /// Why the server could not start.
@@ -146,10 +148,13 @@ async fn serve(
     let connection = admitted.connection.clone();
     let in_requests = connection.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        in_requests.mark_served();
+        let in_flight = in_requests.enter();
         req.extensions_mut().insert(ConnectionHandle(in_requests.clone()));
         let mut router = router.clone();
-        async move { tower_service::Service::call(&mut router, req.map(axum::body::Body::new)).await }
+        async move {
+            let resp = tower_service::Service::call(&mut router, req.map(axum::body::Body::new)).await?;
+            Ok::<_, std::convert::Infallible>(resp.map(|body| TrackedBody { body, _in_flight: in_flight }))
+        }
     });
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read);
@@ -170,6 +175,32 @@ async fn serve(
         _ = connection.closed() => {}
     }
     drop(admitted);
+}
+
+/// A response body that keeps its request counted as in flight until it is sent or dropped.
+struct TrackedBody {
+    body: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for TrackedBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The connection a request arrived on (a request extension), so a handler can close it.
