@@ -1,5 +1,7 @@
 //! Request bodies: bounded before they are read, decoded with the position of any error.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
@@ -7,18 +9,23 @@ use http_body_util::{BodyExt, Limited};
 use orch_core::{DynamicObject, StoreError};
 use serde::de::DeserializeOwned;
 
-/// Reads a body of at most `limit` bytes: a larger `Content-Length` is refused before anything is
-/// read, and a body that grows past the limit while streaming is refused too.
+/// Reads a body of at most `limit` bytes within `timeout`: a larger `Content-Length` is refused
+/// before anything is read, a body that grows past the limit while streaming is refused too, and
+/// so is one that trickles in slower than `timeout` allows (a slow-body attack holds a
+/// connection busy otherwise).
 ///
 /// # Errors
-/// `TooLarge` (413), or `BadRequest` when the connection fails mid-body.
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, StoreError> {
+/// `TooLarge` (413), or `BadRequest` when the connection fails mid-body or the body is late.
+pub async fn read(headers: &HeaderMap, body: Body, limit: usize, timeout: Duration) -> Result<Bytes, StoreError> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if let Some(size) = declared.filter(|s| *s > limit) {
         return Err(StoreError::TooLarge { size, limit });
     }
-    match Limited::new(body, limit).collect().await {
+    let Ok(collected) = tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await else {
+        return Err(StoreError::bad_request(format!("the request body did not arrive within {timeout:?}")));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(StoreError::TooLarge { size: limit + 1, limit }),
         Err(e) => Err(StoreError::bad_request(format!("reading the request body: {e}"))),

@@ -12,6 +12,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 /// kube-apiserver's `ReadHeaderTimeout`: 32 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(32);
 
+/// kube-apiserver's `--request-timeout`: 60 s, here the time a request body may take to arrive.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Go's (and so Kubernetes' clients') TLS handshake timeout: 10 s.
 pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -44,6 +47,7 @@ pub const DEFAULT_WATCH_SLOW_TIMEOUT: Duration = Duration::from_secs(5);
 /// assert_eq!(cfg.max_body_bytes, 1 << 20);
 /// assert_eq!((cfg.max_connections, cfg.max_watches), (2_000, 500));
 /// assert_eq!(cfg.tls_handshake_timeout, Duration::from_secs(10));
+/// assert_eq!(cfg.body_read_timeout, Duration::from_secs(60));
 /// assert!(cfg.authenticator.is_none());
 /// ```
 #[derive(Clone)]
@@ -63,6 +67,10 @@ pub struct ServerConfig {
     /// timer runs while a keep-alive connection waits for its next request, so it is also how
     /// long an idle connection is kept. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
     pub header_read_timeout: Duration,
+    /// How long a request body may take to arrive once its headers have (against slow-body
+    /// attacks, which keep a connection busy and so safe from eviction); a late body is refused
+    /// with 400. Default [`DEFAULT_BODY_READ_TIMEOUT`].
+    pub body_read_timeout: Duration,
     /// How long a TLS client may take to finish its handshake. Default
     /// [`DEFAULT_TLS_HANDSHAKE_TIMEOUT`].
     pub tls_handshake_timeout: Duration,
@@ -94,6 +102,7 @@ impl Default for ServerConfig {
             audit_log: None,
             version: concat!("v", env!("CARGO_PKG_VERSION")).to_string(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_watches: DEFAULT_MAX_WATCHES,
@@ -110,6 +119,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("auth", &self.authenticator.is_some())
             .field("audit_log", &self.audit_log)
             .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
             .field("tls_handshake_timeout", &self.tls_handshake_timeout)
             .field("max_connections", &self.max_connections)
             .field("max_watches", &self.max_watches)
@@ -143,6 +153,12 @@ impl ServerConfig {
     /// keep-alive connection is kept).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a request body may take to arrive.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
         self
     }
 

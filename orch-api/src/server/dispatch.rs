@@ -166,7 +166,8 @@ async fn resource_request(
     };
     let call = Call { path, kind, verb, query, parts };
     let body = if matches!(verb, "create" | "update" | "patch" | "delete") {
-        match super::body::read(&call.parts.headers, body, st.config.max_body_bytes).await {
+        match super::body::read(&call.parts.headers, body, st.config.max_body_bytes, st.config.body_read_timeout).await
+        {
             Ok(bytes) => bytes,
             Err(e) => return (verb, resource, respond::error(&e)),
         }

@@ -76,6 +76,7 @@ fn config() -> ServerConfig {
     ServerConfig::default()
         .auth(Arc::new(tokens), Arc::new(RolePolicy::default()))
         .header_read_timeout(HEADER_TIMEOUT)
+        .body_read_timeout(HEADER_TIMEOUT)
         .tls_handshake_timeout(HEADER_TIMEOUT)
         .max_connections(counts().max_connections)
         .max_watches(64)
@@ -608,6 +609,66 @@ async fn hostile_slowloris_headers_are_cut_off_by_the_header_read_timeout() {
         &during,
         &format!(
             "{n} connections sending a header byte every 250 ms, all closed, the last {slowest:.1} s after it opened (header read timeout {HEADER_TIMEOUT:?})"
+        ),
+    );
+    h.running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_slow_bodies_are_cut_off_by_the_body_read_timeout() {
+    let h = Hostile::start().await;
+    let before = h.baseline(100).await;
+    let revision = h.revision().await;
+    let probe = h.probe();
+    let n = counts().slowloris;
+    let answers = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let collected = answers.clone();
+    let closed = connections(&h.addr, n, Duration::from_secs(30), move |stream| {
+        let collected = collected.clone();
+        async move {
+            let (mut read, mut write) = stream.into_split();
+            let head = format!(
+                "POST /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: x\r\nAuthorization: {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            );
+            let drip = async move {
+                if write.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                loop {
+                    if write.write_all(b" ").await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            };
+            let answer = async move {
+                let mut out = Vec::new();
+                let mut buf = [0u8; 1024];
+                while let Ok(got @ 1..) = read.read(&mut buf).await {
+                    out.extend_from_slice(&buf[..got]);
+                }
+                out
+            };
+            tokio::pin!(answer);
+            let out = tokio::select! { out = &mut answer => out, _ = drip => answer.await };
+            collected.lock().unwrap().push(String::from_utf8_lossy(&out).to_string());
+        }
+    })
+    .await;
+    let during = probe.finish().await;
+    let (count, slowest) = closed_within(&closed);
+    assert_eq!(count, n, "every slow body is cut off");
+    let answers = answers.lock().unwrap();
+    let refused =
+        answers.iter().filter(|a| a.starts_with("HTTP/1.1 400") && a.contains("did not arrive within")).count();
+    assert_eq!(refused, n, "each is told why: {:?}", answers.iter().find(|a| !a.starts_with("HTTP/1.1 400")));
+    assert_eq!(h.revision().await, revision, "nothing was written");
+    report(
+        "slow bodies",
+        &before,
+        &during,
+        &format!(
+            "{n} requests sending their body a byte every 250 ms: all answered 400 and closed, the last {slowest:.1} s after it opened (body read timeout {HEADER_TIMEOUT:?})"
         ),
     );
     h.running.shutdown().await;
