@@ -20,6 +20,8 @@ pub(crate) struct Connection {
     last_active: AtomicU64,
     /// Requests whose response has not been sent completely yet (a watch stays in flight).
     in_flight: AtomicUsize,
+    /// Requests in flight whose body is still arriving.
+    receiving: AtomicUsize,
     /// It no longer counts against the limit (closed, or given up to make room).
     released: AtomicBool,
     kill: Notify,
@@ -43,6 +45,12 @@ impl Connection {
         InFlight(self.clone())
     }
 
+    /// Counts a request's body as still arriving until the returned guard drops.
+    pub(crate) fn receiving_body(self: &Arc<Self>) -> Receiving {
+        self.receiving.fetch_add(1, Ordering::Relaxed);
+        Receiving(self.clone())
+    }
+
     fn released(&self) -> bool {
         self.released.load(Ordering::Relaxed)
     }
@@ -51,6 +59,22 @@ impl Connection {
     /// waits for the next one (keep-alive).
     fn idle(&self) -> bool {
         self.in_flight.load(Ordering::Relaxed) == 0 && !self.released()
+    }
+
+    /// May be given up to make room: idle, or only waiting for request bodies (a slow-body
+    /// attacker is no safer than a slowloris one).
+    fn evictable(&self) -> bool {
+        self.idle()
+            || (!self.released() && self.in_flight.load(Ordering::Relaxed) <= self.receiving.load(Ordering::Relaxed))
+    }
+}
+
+/// A request body still arriving; see [`Connection::receiving_body`].
+pub(crate) struct Receiving(Arc<Connection>);
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.0.receiving.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -120,11 +144,11 @@ impl Connections {
         self.lock().open
     }
 
-    /// Admits a new connection. At the limit it takes the place of the idle connection (no
-    /// request in flight) that was active least recently: a connection that never sent a
-    /// complete request counts as active when it was accepted, so idle and slowloris attackers
-    /// go before a client that just connected or just finished a request. When every connection
-    /// has a request in flight the new one is refused.
+    /// Admits a new connection. At the limit it takes the place of the connection, idle or
+    /// only waiting for a request body, that was active least recently: a connection that never
+    /// sent a complete request counts as active when it was accepted, so idle, slowloris and
+    /// slow-body attackers go before a client that just connected or just finished a request.
+    /// When every connection has a request being served the new one is refused.
     pub(crate) fn admit(self: &Arc<Self>) -> Admission {
         let mut st = self.lock();
         while st.order.front().is_some_and(|c| c.released()) {
@@ -136,7 +160,7 @@ impl Connections {
                 .order
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.idle())
+                .filter(|(_, c)| c.evictable())
                 .min_by_key(|(_, c)| c.last_active.load(Ordering::Relaxed))
                 .map(|(i, _)| i);
             let Some(old) = victim.and_then(|i| st.order.remove(i)) else { return Admission::Full };
@@ -149,6 +173,7 @@ impl Connections {
         let connection = Arc::new(Connection {
             last_active: AtomicU64::new(tick()),
             in_flight: AtomicUsize::new(0),
+            receiving: AtomicUsize::new(0),
             released: AtomicBool::new(false),
             kill: Notify::new(),
         });
@@ -205,6 +230,17 @@ mod tests {
         let Admission::Replaced(_fourth) = conns.admit() else { panic!("not replaced") };
         assert!(third.connection.released(), "the idle one went");
         assert!(!old.connection.released(), "a connection with a request in flight stays");
+    }
+
+    #[test]
+    fn a_connection_only_waiting_for_a_body_can_be_given_up() {
+        let conns = Connections::new(1, Gauge::default());
+        let slow = admitted(conns.admit());
+        let _request = slow.connection.enter();
+        let receiving = slow.connection.receiving_body();
+        let Admission::Replaced(_next) = conns.admit() else { panic!("not replaced") };
+        assert!(slow.connection.released());
+        drop(receiving);
     }
 
     #[test]
