@@ -658,7 +658,7 @@ async fn hostile_slow_bodies_are_cut_off_by_the_body_read_timeout() {
     let during = probe.finish().await;
     let (count, slowest) = closed_within(&closed);
     assert_eq!(count, n, "every slow body is cut off");
-    let answers = answers.lock().unwrap();
+    let answers = std::mem::take(&mut *answers.lock().unwrap());
     let refused =
         answers.iter().filter(|a| a.starts_with("HTTP/1.1 400") && a.contains("did not arrive within")).count();
     let unanswered = answers.iter().filter(|a| a.is_empty()).count();
