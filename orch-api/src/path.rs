@@ -94,8 +94,24 @@ impl ResourcePath {
             if value.is_some_and(str::is_empty) {
                 return Err(StoreError::bad_request(format!("path {path:?} has an empty {what}")));
             }
+            if let Some(reason) = value.and_then(invalid_segment) {
+                return Err(StoreError::bad_request(format!("path {path:?}: the {what} {reason}")));
+            }
         }
         Ok(Some(ResourcePath { group, version, namespace, plural: plural.to_string(), name, subresource }))
+    }
+}
+
+/// Why a decoded path segment cannot name anything (Kubernetes' `IsValidPathSegmentName`):
+/// `.` and `..`, and segments holding `/` or `%` (an encoded separator or a double encoding),
+/// or control characters.
+fn invalid_segment(segment: &str) -> Option<&'static str> {
+    match segment {
+        "." | ".." => Some("may not be '.' or '..'"),
+        s if s.contains('/') => Some("may not contain '/'"),
+        s if s.contains('%') => Some("may not contain '%'"),
+        s if s.chars().any(char::is_control) => Some("may not contain control characters"),
+        _ => None,
     }
 }
 
@@ -164,17 +180,37 @@ mod tests {
     }
 
     #[test]
+    fn traversal_and_encoded_separators_in_names_are_refused_naming_the_segment() {
+        let cases = [
+            ("/api/v1/namespaces/default/pods/..", "name"),
+            ("/api/v1/namespaces/../pods", "namespace"),
+            ("/api/v1/namespaces/%2E%2E/pods/p", "namespace"),
+            ("/api/v1/namespaces/default/pods/..%2Fkube-system%2Fp", "name"),
+            ("/api/v1/namespaces/kube-system%2Fpods/pods/p", "namespace"),
+            ("/api/v1/nodes/n1%252Fx", "name"),
+            ("/api/v1/namespaces/default/pods/p%00", "name"),
+        ];
+        for (path, what) in cases {
+            let err = ResourcePath::parse(path).expect_err(path);
+            assert_eq!(err.http_status(), 400, "{path}");
+            assert!(err.to_string().contains(&format!("the {what} may not")), "{path}: {err}");
+        }
+    }
+
+    #[test]
     fn names_are_escaped_and_round_trip() {
         let p = ResourcePath {
             group: String::new(),
             version: "v1".into(),
             namespace: Some("a b".into()),
             plural: "configs".into(),
-            name: Some("x/y".into()),
+            name: Some("x?y#z".into()),
             subresource: None,
         };
         let s = p.to_string();
-        assert_eq!(s, "/api/v1/namespaces/a%20b/configs/x%2Fy");
+        assert_eq!(s, "/api/v1/namespaces/a%20b/configs/x%3Fy%23z");
         assert_eq!(ResourcePath::parse(&s).unwrap().unwrap(), p);
+        let slash = ResourcePath { name: Some("x/y".into()), ..p };
+        assert!(ResourcePath::parse(&slash.to_string()).is_err(), "a name holding '/' names nothing");
     }
 }

@@ -1,5 +1,7 @@
 //! Request bodies: bounded before they are read, decoded with the position of any error.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
@@ -7,18 +9,23 @@ use http_body_util::{BodyExt, Limited};
 use orch_core::{DynamicObject, StoreError};
 use serde::de::DeserializeOwned;
 
-/// Reads a body of at most `limit` bytes: a larger `Content-Length` is refused before anything is
-/// read, and a body that grows past the limit while streaming is refused too.
+/// Reads a body of at most `limit` bytes within `timeout`: a larger `Content-Length` is refused
+/// before anything is read, a body that grows past the limit while streaming is refused too, and
+/// so is one that trickles in slower than `timeout` allows (a slow-body attack holds a
+/// connection busy otherwise).
 ///
 /// # Errors
-/// `TooLarge` (413), or `BadRequest` when the connection fails mid-body.
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, StoreError> {
+/// `TooLarge` (413), or `BadRequest` when the connection fails mid-body or the body is late.
+pub async fn read(headers: &HeaderMap, body: Body, limit: usize, timeout: Duration) -> Result<Bytes, StoreError> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if let Some(size) = declared.filter(|s| *s > limit) {
         return Err(StoreError::TooLarge { size, limit });
     }
-    match Limited::new(body, limit).collect().await {
+    let Ok(collected) = tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await else {
+        return Err(StoreError::bad_request(format!("the request body did not arrive within {timeout:?}")));
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(StoreError::TooLarge { size: limit + 1, limit }),
         Err(e) => Err(StoreError::bad_request(format!("reading the request body: {e}"))),
@@ -30,6 +37,51 @@ fn is_yaml(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("yaml"))
 }
 
+/// YAML flow collections (`[`, `{`) nested deeper than this are refused before the YAML parser
+/// sees them: its time grows with the square of the nesting (a 200 KB body of brackets held a
+/// core for minutes), and the decoder refuses more than 128 levels anyway, as serde_json does.
+const MAX_YAML_FLOW_DEPTH: usize = 128;
+
+/// Where (line, column) the flow nesting of a YAML document first goes past
+/// [`MAX_YAML_FLOW_DEPTH`], skipping quoted scalars and comments. Brackets inside block scalars
+/// count too, so a block scalar with more than 128 unbalanced `[` is refused as well.
+fn yaml_too_deep(bytes: &[u8]) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let (mut quote, mut comment, mut prev) = (None::<u8>, false, b'\n');
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        if b == b'\n' {
+            (line, column, comment, prev) = (line + 1, 0, false, b);
+            continue;
+        }
+        column += 1;
+        if comment {
+            continue;
+        }
+        match quote {
+            Some(q) if b == q && q == b'\'' && bytes.get(i) == Some(&b'\'') => (i, column) = (i + 1, column + 1),
+            Some(q) if b == q => quote = None,
+            Some(b'"') if b == b'\\' => (i, column) = (i + 1, column + 1),
+            Some(_) => {}
+            None => match b {
+                b'#' if prev.is_ascii_whitespace() => comment = true,
+                b'"' | b'\'' if matches!(prev, b' ' | b'\t' | b'\n' | b'[' | b'{' | b',' | b':') => quote = Some(b),
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_YAML_FLOW_DEPTH {
+                        return Some((line, column));
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        prev = b;
+    }
+    None
+}
+
 /// Decodes a JSON (or, by content type, YAML) body.
 ///
 /// # Errors
@@ -39,6 +91,12 @@ pub fn decode<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<
         return Err(StoreError::bad_request("the request body is empty"));
     }
     if is_yaml(headers) {
+        if let Some((line, column)) = yaml_too_deep(bytes) {
+            return Err(StoreError::bad_request(format!(
+                "request body (YAML): recursion limit exceeded: collections nested deeper than \
+                 {MAX_YAML_FLOW_DEPTH} levels at line {line} column {column}"
+            )));
+        }
         return yaml_serde::from_slice(bytes).map_err(|e| StoreError::bad_request(format!("request body (YAML): {e}")));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
@@ -111,6 +169,22 @@ mod tests {
         let err = decode::<serde_json::Value>(&HeaderMap::new(), b"{\n  \"a\": [1, }").unwrap_err();
         assert!(err.to_string().contains("line 2 column"), "{err}");
         assert_eq!(err.http_status(), 400);
+    }
+
+    #[test]
+    fn deeply_nested_yaml_is_refused_before_parsing_naming_the_position() {
+        let yaml = |depth: usize| format!("spec: {{x: {}{}}}\n", "[".repeat(depth), "]".repeat(depth));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/yaml".parse().unwrap());
+        let started = std::time::Instant::now();
+        let err = decode::<serde_json::Value>(&headers, yaml(1_000_000).as_bytes()).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused without parsing");
+        assert!(err.to_string().contains("at line 1 column 138"), "{err}");
+        let ok: serde_json::Value = decode(&headers, yaml(100).as_bytes()).unwrap();
+        assert!(ok["spec"]["x"].is_array());
+        let quoted = format!("a: '{}'\nb: \"{}\" # {}\n", "[".repeat(500), "{".repeat(500), "[".repeat(500));
+        let ok: serde_json::Value = decode(&headers, quoted.as_bytes()).unwrap();
+        assert_eq!(ok["a"].as_str().map(str::len), Some(500), "brackets in quotes and comments do not count");
     }
 
     #[test]

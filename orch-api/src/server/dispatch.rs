@@ -12,6 +12,7 @@ use orch_core::kind_registry::KindInfo;
 use serde_json::json;
 
 use super::auth::{NodeRestriction, RequestAttributes, UserInfo, node_name_of};
+use super::listener::ConnectionHandle;
 use super::{ServerState, discovery, objects, openapi, respond};
 use crate::path::ResourcePath;
 use crate::query::Query;
@@ -166,7 +167,11 @@ async fn resource_request(
     };
     let call = Call { path, kind, verb, query, parts };
     let body = if matches!(verb, "create" | "update" | "patch" | "delete") {
-        match super::body::read(&call.parts.headers, body, st.config.max_body_bytes).await {
+        let receiving = call.parts.extensions.get::<ConnectionHandle>().map(|c| c.0.receiving_body());
+        let read = super::body::read(&call.parts.headers, body, st.config.max_body_bytes, st.config.body_read_timeout);
+        let read = read.await;
+        drop(receiving);
+        match read {
             Ok(bytes) => bytes,
             Err(e) => return (verb, resource, respond::error(&e)),
         }

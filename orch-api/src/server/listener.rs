@@ -1,13 +1,17 @@
 //! Accepting connections: plain HTTP or TLS, on a listener the caller binds, until shut down.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::connections::{Admission, Admitted, Connection, Connections, InFlight};
 use super::{ApiServer, ServerTls};
 
 /// Why the server could not start.
@@ -89,6 +93,10 @@ async fn accept_loop(
     mut stopped: watch::Receiver<bool>,
 ) {
     let router = server.router();
+    let config = &server.state.config;
+    let limits = Limits { header_read: config.header_read_timeout, tls_handshake: config.tls_handshake_timeout };
+    let metrics = &server.state.metrics;
+    let open = Connections::new(config.max_connections, metrics.connections_gauge());
     let mut connections = JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
@@ -96,24 +104,105 @@ async fn accept_loop(
             _ = stopped.changed() => break,
             accepted = listener.accept() => accepted,
         };
-        let Ok((tcp, _peer)) = accepted else { continue };
-        let _ = tcp.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let tls = tls.clone();
-        connections.spawn(async move {
-            let http = hyper::server::conn::http1::Builder::new();
-            match tls {
-                Some(acceptor) => {
-                    if let Ok(stream) = acceptor.accept(tcp).await {
-                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                    }
-                }
-                None => {
-                    let _ = http.serve_connection(TokioIo::new(tcp), service).await;
-                }
+        let tcp = match accepted {
+            Ok((tcp, _peer)) => tcp,
+            // Out of file descriptors (or another transient failure): let connections finish.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
             }
-        });
+        };
+        let admitted = match open.admit() {
+            Admission::Admitted(a) => a,
+            Admission::Replaced(a) => {
+                metrics.connection_closed_at_limit();
+                a
+            }
+            Admission::Full => {
+                metrics.connection_closed_at_limit();
+                drop(tcp);
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        connections.spawn(serve(tcp, tls.clone(), router.clone(), admitted, limits));
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
 }
+
+#[derive(Clone, Copy)]
+struct Limits {
+    header_read: Duration,
+    tls_handshake: Duration,
+}
+
+/// Serves one connection until it ends, times out or is closed by the server.
+async fn serve(
+    tcp: TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    router: axum::Router,
+    admitted: Admitted,
+    limits: Limits,
+) {
+    let connection = admitted.connection.clone();
+    let in_requests = connection.clone();
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        let in_flight = in_requests.enter();
+        req.extensions_mut().insert(ConnectionHandle(in_requests.clone()));
+        let mut router = router.clone();
+        async move {
+            let resp = tower_service::Service::call(&mut router, req.map(axum::body::Body::new)).await?;
+            Ok::<_, std::convert::Infallible>(resp.map(|body| TrackedBody { body, _in_flight: in_flight }))
+        }
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read);
+    let work = async move {
+        match tls {
+            Some(acceptor) => {
+                if let Ok(Ok(stream)) = tokio::time::timeout(limits.tls_handshake, acceptor.accept(tcp)).await {
+                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                }
+            }
+            None => {
+                let _ = http.serve_connection(TokioIo::new(tcp), service).await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = work => {}
+        _ = connection.closed() => {}
+    }
+    drop(admitted);
+}
+
+/// A response body that keeps its request counted as in flight until it is sent or dropped.
+struct TrackedBody {
+    body: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for TrackedBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The connection a request arrived on (a request extension), so a handler can close it.
+#[derive(Clone)]
+pub(crate) struct ConnectionHandle(pub(crate) Arc<Connection>);

@@ -1,4 +1,4 @@
-//! Prometheus metrics of the API server: requests and latency by verb and resource, open watches.
+//! Prometheus metrics of the API server: requests and latency by verb and resource, open watches and connections.
 
 use std::time::Duration;
 
@@ -41,6 +41,11 @@ pub struct ApiMetrics {
     latency: HistogramFamily,
     watches: Family<WatchLabels, Gauge>,
     watch_events: Family<WatchLabels, Counter>,
+    connections: Gauge,
+    connections_closed_at_limit: Counter,
+    watches_refused: Counter,
+    slow_watches_closed: Counter,
+    watch_queued_bytes: Gauge,
 }
 
 impl Default for ApiMetrics {
@@ -58,7 +63,44 @@ impl Default for ApiMetrics {
         );
         registry.register("orch_apiserver_watches", "Open watches by resource", watches.clone());
         registry.register("orch_apiserver_watch_events", "Watch events sent by resource", watch_events.clone());
-        ApiMetrics { registry, requests, latency, watches, watch_events }
+        let connections = Gauge::default();
+        let connections_closed_at_limit = Counter::default();
+        let watches_refused = Counter::default();
+        let slow_watches_closed = Counter::default();
+        let watch_queued_bytes = Gauge::default();
+        registry.register("orch_apiserver_connections", "Open client connections", connections.clone());
+        registry.register(
+            "orch_apiserver_connections_closed_at_limit",
+            "Connections closed because the connection limit was reached (the oldest idle one, or the new one)",
+            connections_closed_at_limit.clone(),
+        );
+        registry.register(
+            "orch_apiserver_watches_refused",
+            "Watch requests refused with 429 because the watch limit was reached",
+            watches_refused.clone(),
+        );
+        registry.register(
+            "orch_apiserver_slow_watches_closed",
+            "Watches ended because their client did not read",
+            slow_watches_closed.clone(),
+        );
+        registry.register(
+            "orch_apiserver_watch_queued_bytes",
+            "Encoded watch event bytes queued for clients, over every watch",
+            watch_queued_bytes.clone(),
+        );
+        ApiMetrics {
+            registry,
+            requests,
+            latency,
+            watches,
+            watch_events,
+            connections,
+            connections_closed_at_limit,
+            watches_refused,
+            slow_watches_closed,
+            watch_queued_bytes,
+        }
     }
 }
 
@@ -91,6 +133,51 @@ impl ApiMetrics {
     /// The counter of events sent to watchers of `resource`.
     pub fn watch_event_counter(&self, resource: &str) -> Counter {
         self.watch_events.get_or_create(&WatchLabels { resource: resource.to_string() }).clone()
+    }
+
+    pub(crate) fn connections_gauge(&self) -> Gauge {
+        self.connections.clone()
+    }
+
+    pub(crate) fn connection_closed_at_limit(&self) {
+        self.connections_closed_at_limit.inc();
+    }
+
+    pub(crate) fn watch_refused(&self) {
+        self.watches_refused.inc();
+    }
+
+    pub(crate) fn slow_watch_counter(&self) -> Counter {
+        self.slow_watches_closed.clone()
+    }
+
+    pub(crate) fn watch_queued_bytes_gauge(&self) -> Gauge {
+        self.watch_queued_bytes.clone()
+    }
+
+    /// Open connections.
+    pub fn open_connections(&self) -> i64 {
+        self.connections.get()
+    }
+
+    /// Connections closed because the connection limit was reached.
+    pub fn connections_closed_at_limit(&self) -> u64 {
+        self.connections_closed_at_limit.get()
+    }
+
+    /// Watch requests refused with 429 at the watch limit.
+    pub fn watches_refused(&self) -> u64 {
+        self.watches_refused.get()
+    }
+
+    /// Watches ended because their client did not read.
+    pub fn slow_watches_closed(&self) -> u64 {
+        self.slow_watches_closed.get()
+    }
+
+    /// Encoded watch bytes queued for clients right now, over every watch.
+    pub fn watch_queued_bytes(&self) -> i64 {
+        self.watch_queued_bytes.get()
     }
 
     /// The metrics in Prometheus text form.

@@ -4,6 +4,7 @@ mod audit;
 pub mod auth;
 mod body;
 mod config;
+mod connections;
 mod discovery;
 mod dispatch;
 mod field_validation;
@@ -15,9 +16,14 @@ mod respond;
 mod subresources;
 mod tls;
 mod watch;
+mod watch_queue;
 
 pub use audit::{AuditLog, AuditRecord};
-pub use config::{DEFAULT_MAX_BODY_BYTES, ServerConfig};
+pub use config::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_WATCHES, DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_WATCH_QUEUE_BYTES, DEFAULT_WATCH_SLOW_TIMEOUT,
+    ServerConfig,
+};
 pub use field_validation::unknown_fields;
 pub use listener::{RunningServer, ServeError};
 pub use metrics::ApiMetrics;
@@ -39,6 +45,8 @@ pub(crate) struct ServerState {
     pub audit: Option<AuditLog>,
     pub node_client: subresources::NodeClient,
     pub address: std::sync::OnceLock<String>,
+    /// One permit per open watch, `config.max_watches` in all.
+    pub watch_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The API server over a [`Registry`]: paths `/api/v1/...` and `/apis/{group}/{version}/...` for
@@ -72,12 +80,15 @@ impl ApiServer {
             state: Arc::new(ServerState {
                 registry,
                 store,
-                config,
                 metrics: ApiMetrics::default(),
                 encoder: Arc::new(EventEncoder::default()),
                 audit,
                 node_client: subresources::NodeClient::new(),
                 address: std::sync::OnceLock::new(),
+                watch_slots: Arc::new(tokio::sync::Semaphore::new(
+                    config.max_watches.min(tokio::sync::Semaphore::MAX_PERMITS),
+                )),
+                config,
             }),
         })
     }

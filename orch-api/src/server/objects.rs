@@ -1,7 +1,5 @@
 //! The object verbs: get, list, watch, create, update, patch, delete (and the `status` subresource).
 
-use std::convert::Infallible;
-
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -9,12 +7,15 @@ use bytes::Bytes;
 use futures::StreamExt;
 use orch_core::patch::Patch;
 use orch_core::store::{
-    DeleteOptions, DeleteOutcome, ObjectList, PatchOptions, Preconditions, PropagationPolicy, Subresource, WriteOptions,
+    DeleteOptions, DeleteOutcome, ObjectList, PatchOptions, Preconditions, PropagationPolicy, Subresource, WatchEvent,
+    WriteOptions,
 };
 use orch_core::{DynamicObject, StoreError};
 use serde_json::{Map, Value, json};
 
 use super::dispatch::Call;
+use super::listener::ConnectionHandle;
+use super::watch_queue::{QueueLimits, spawn_pump};
 use super::{ServerState, body, respond};
 
 /// Runs an object verb (the object itself or its `status`).
@@ -62,8 +63,16 @@ async fn list(st: &ServerState, call: &Call) -> Result<Response, StoreError> {
     Ok(respond::json(StatusCode::OK, &list_body(call, &list)))
 }
 
-/// A watch as a long-lived chunked response of JSON lines.
+/// A watch as a long-lived chunked response of JSON lines: refused with 429 over the watch
+/// limit, and ended when its client stops reading (see [`super::watch_queue`]).
 async fn watch(st: &ServerState, call: &Call) -> Response {
+    let Ok(slot) = st.watch_slots.clone().try_acquire_owned() else {
+        st.metrics.watch_refused();
+        return respond::error(&StoreError::TooManyRequests {
+            message: format!("too many open watches (the server serves at most {})", st.config.max_watches),
+            retry_after_seconds: Some(1),
+        });
+    };
     let rt = call.kind.resource_type.clone();
     let stream = match st.store.watch(&rt, call.namespace(), &call.query.watch_params()).await {
         Ok(stream) => stream,
@@ -72,10 +81,21 @@ async fn watch(st: &ServerState, call: &Call) -> Response {
     let guard = st.metrics.watch_opened(&rt.plural);
     let counter = st.metrics.watch_event_counter(&rt.plural);
     let encoder = st.encoder.clone();
-    let lines = stream.map(move |event| {
-        let _open = &guard;
+    let encode = move |event: &WatchEvent| {
         counter.inc();
-        Ok::<Bytes, Infallible>(encoder.encode(&event, &rt))
+        encoder.encode(event, &rt)
+    };
+    let limits = QueueLimits { bytes: st.config.watch_queue_bytes, slow_timeout: st.config.watch_slow_timeout };
+    let connection = call.parts.extensions.get::<ConnectionHandle>().map(|h| h.0.clone());
+    let slow = st.metrics.slow_watch_counter();
+    let gauge = st.metrics.watch_queued_bytes_gauge();
+    let lines = spawn_pump(stream, encode, limits, gauge, connection, move || {
+        slow.inc();
+    });
+    // The watch counts as open (and holds its slot) until the response body is dropped.
+    let lines = lines.map(move |line| {
+        let _open = (&guard, &slot);
+        line
     });
     let mut resp = Response::new(Body::from_stream(lines));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -1,6 +1,7 @@
 //! Watch responses: JSON lines `{"type":..,"object":..}`, each event encoded once for all watchers.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -10,6 +11,10 @@ use serde::Serialize;
 
 /// How many encoded events are kept for sharing before the cache starts over.
 const CACHE_EVENTS: usize = 8192;
+
+/// How many encoded bytes are kept for sharing before the cache starts over, so large objects
+/// cannot make the cache hold gigabytes.
+const CACHE_BYTES: usize = 16 << 20;
 
 /// Encodes watch events to their wire lines. The store hands every watcher the same `Arc` for
 /// one change, so the line is keyed by that allocation (kept alive by the cache, so the key
@@ -29,6 +34,7 @@ const CACHE_EVENTS: usize = 8192;
 #[derive(Default)]
 pub struct EventEncoder {
     cache: DashMap<(usize, u8), (Arc<DynamicObject>, Bytes)>,
+    cached_bytes: AtomicUsize,
 }
 
 #[derive(Serialize)]
@@ -83,9 +89,11 @@ impl EventEncoder {
             return hit.1.clone();
         }
         let bytes = line(event.type_name(), obj.as_ref());
-        if self.cache.len() >= CACHE_EVENTS {
+        if self.cache.len() >= CACHE_EVENTS || self.cached_bytes.load(Ordering::Relaxed) >= CACHE_BYTES {
             self.cache.clear();
+            self.cached_bytes.store(0, Ordering::Relaxed);
         }
+        self.cached_bytes.fetch_add(bytes.len(), Ordering::Relaxed);
         self.cache.insert(key, (obj.clone(), bytes.clone()));
         bytes
     }

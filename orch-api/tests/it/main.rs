@@ -2,6 +2,7 @@
 //! driven by the HTTP client, the Python client and orchctl.
 
 mod contract;
+mod hostile;
 mod kubectl;
 mod linearizability;
 mod orchctl;
