@@ -58,9 +58,18 @@ pub(crate) enum Change {
     Delete(Arc<DynamicObject>),
 }
 
+/// The pause before relisting after a watch that failed or ended without a single event,
+/// doubling from 200 ms to 30 s, so an informer whose watches keep failing at once waits for
+/// time to pass instead of relisting in a tight loop.
+fn relist_backoff(failures: u32) -> Duration {
+    let doubled = 200u64.saturating_mul(1 << failures.saturating_sub(1).min(10));
+    Duration::from_millis(doubled.min(30_000))
+}
+
 pub(crate) async fn run(inner: Arc<Inner>, kind: Kind) {
     let rt = kind.resource_type();
     let mut synced = false;
+    let mut failures = 0u32;
     while !inner.stopped.load(Ordering::SeqCst) {
         let list_params = ListParams { field_selector: kind.fields(), ..Default::default() };
         let list = match inner.store.list(&rt, None, &list_params).await {
@@ -85,6 +94,7 @@ pub(crate) async fn run(inner: Arc<Inner>, kind: Kind) {
                 continue;
             }
         };
+        let (mut delivered, mut failed) = (false, false);
         while let Some(ev) = stream.next().await {
             if inner.stopped.load(Ordering::SeqCst) {
                 return;
@@ -93,10 +103,33 @@ pub(crate) async fn run(inner: Arc<Inner>, kind: Kind) {
                 WatchEvent::Added(o) | WatchEvent::Modified(o) => Change::Upsert(o),
                 WatchEvent::Deleted(o) => Change::Delete(o),
                 WatchEvent::Bookmark { .. } => continue,
-                WatchEvent::Error(_) => break,
+                WatchEvent::Error(_) => {
+                    failed = true;
+                    break;
+                }
             };
+            delivered = true;
             handlers::apply(&inner, kind, change);
         }
-        // The watch ended (a compacted revision or a closed stream): relist.
+        // The watch ended (a compacted revision or a closed stream): relist, at once after a
+        // watch that did its work, after a growing pause when watches keep failing.
+        if failed || !delivered {
+            failures += 1;
+            inner.clock.sleep(relist_backoff(failures)).await;
+        } else {
+            failures = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relist_backoff_doubles_from_200_ms_to_30_s() {
+        let got: Vec<u64> =
+            [1, 2, 3, 8, 9, 40, u32::MAX].iter().map(|f| relist_backoff(*f).as_millis() as u64).collect();
+        assert_eq!(got, vec![200, 400, 800, 25_600, 30_000, 30_000, 30_000]);
     }
 }
