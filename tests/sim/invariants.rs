@@ -321,7 +321,8 @@ impl DeadNodeReplaced {
         let taint = Taint { key: UNREACHABLE_TAINT.into(), value: None, effect: "NoExecute".into(), time_added: None };
         let tolerate = toleration_for(pod, &taint, ctx.truth.default_toleration)?;
         let tainted = lost + ctx.truth.node_grace + ctx.truth.node_grace / 4;
-        Some(ctx.truth.since(tainted + tolerate))
+        let start = pod.metadata.creation_timestamp.map_or(tainted, |created| created.max(tainted));
+        Some(ctx.truth.since(start + tolerate))
     }
 }
 

@@ -102,7 +102,12 @@ impl NodeLifecycleController {
     async fn set_taint(&self, node: &Node, taint: Option<Taint>) -> Result<(), StoreError> {
         let mut updated = node.clone();
         updated.spec.taints.retain(|t| t.key != UNREACHABLE_TAINT);
-        updated.spec.taints.extend(taint);
+        // NoExecute evicts what runs there; NoSchedule keeps new pods away (Kubernetes taints
+        // an unreachable node with both), so a replacement is never placed on the lost node.
+        if let Some(t) = taint {
+            updated.spec.taints.push(Taint { effect: "NoSchedule".into(), ..t.clone() });
+            updated.spec.taints.push(t);
+        }
         Api::<Node>::all(self.store.clone()).update(&updated).await.map(|_| ())
     }
 
@@ -195,7 +200,11 @@ impl Reconciler for NodeLifecycleController {
                 continue;
             }
             let Some(tolerate) = toleration_for(&pod, &taint, self.config.default_toleration) else { continue };
-            let at = since + tolerate;
+            // The countdown starts at the taint, or for a pod that came later (bound before the
+            // scheduler saw the taint) at its creation, as Kubernetes' taint manager starts it
+            // when it first sees the pod: a newcomer never goes at once.
+            let start = pod.metadata.creation_timestamp.map_or(since, |created| created.max(since));
+            let at = start + tolerate;
             if at <= now {
                 // The agent is unreachable and cannot finish a graceful deletion: delete at once.
                 let api: Api<Pod> = Api::namespaced(self.store.clone(), pod.metadata.namespace_str());

@@ -39,6 +39,9 @@ struct Task {
     future: BoxFuture<'static, ()>,
     waker: Waker,
     state: Arc<TaskWaker>,
+    /// The name it was spawned with, and its polls since the counts were last taken.
+    name: Arc<str>,
+    polls: u64,
 }
 
 struct TaskWaker {
@@ -105,6 +108,7 @@ impl DeterministicExecutor {
             let Some(id) = lock(&self.inner.ready).pop_front() else { break };
             let Some(mut task) = lock(&self.inner.tasks).remove(&id) else { continue };
             task.state.queued.store(false, Ordering::SeqCst);
+            task.polls += 1;
             polls += 1;
             if task.future.as_mut().poll(&mut Context::from_waker(&task.waker)).is_pending() {
                 lock(&self.inner.tasks).insert(id, task);
@@ -116,6 +120,34 @@ impl DeterministicExecutor {
     /// Whether some task is waiting to be polled.
     pub fn has_ready(&self) -> bool {
         !lock(&self.inner.ready).is_empty()
+    }
+
+    /// Polls per task name since the last call (or the spawn), busiest first, and starts
+    /// counting again: after a livelock, a short run between two calls names the tasks that
+    /// keep waking each other.
+    ///
+    /// ```
+    /// use orch_core::runtime::{DeterministicExecutor, Spawn};
+    /// let exec = DeterministicExecutor::new();
+    /// exec.spawn_boxed("spin", Box::pin(futures::future::poll_fn(|cx| {
+    ///     cx.waker().wake_by_ref();
+    ///     std::task::Poll::<()>::Pending
+    /// })));
+    /// exec.spawn_boxed("idle", Box::pin(futures::future::pending::<()>()));
+    /// exec.run_at_most(10);
+    /// assert_eq!(exec.take_poll_counts(), vec![("spin".to_string(), 9), ("idle".to_string(), 1)]);
+    /// assert_eq!(exec.take_poll_counts(), vec![], "counting starts again");
+    /// ```
+    pub fn take_poll_counts(&self) -> Vec<(String, u64)> {
+        let mut by_name: BTreeMap<Arc<str>, u64> = BTreeMap::new();
+        for task in lock(&self.inner.tasks).values_mut() {
+            if task.polls > 0 {
+                *by_name.entry(task.name.clone()).or_default() += std::mem::take(&mut task.polls);
+            }
+        }
+        let mut counts: Vec<(String, u64)> = by_name.into_iter().map(|(n, c)| (n.to_string(), c)).collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        counts
     }
 
     /// Runs `fut` to completion on this thread, running spawned tasks whenever it waits.
@@ -165,7 +197,7 @@ impl DeterministicExecutor {
 }
 
 impl Spawn for DeterministicExecutor {
-    fn spawn_boxed(&self, _name: &str, future: BoxFuture<'static, ()>) {
+    fn spawn_boxed(&self, name: &str, future: BoxFuture<'static, ()>) {
         let id = {
             let mut n = lock(&self.inner.next_id);
             *n += 1;
@@ -173,7 +205,7 @@ impl Spawn for DeterministicExecutor {
         };
         let state = Arc::new(TaskWaker { id, queued: AtomicBool::new(false), exec: Arc::downgrade(&self.inner) });
         let waker = Waker::from(state.clone());
-        lock(&self.inner.tasks).insert(id, Task { future, waker, state: state.clone() });
+        lock(&self.inner.tasks).insert(id, Task { future, waker, state: state.clone(), name: name.into(), polls: 0 });
         state.schedule(&self.inner);
     }
 }
