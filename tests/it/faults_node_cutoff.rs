@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use orch_controllers::controllers::node_lifecycle::{NodeLifecycleConfig, UNREACHABLE_TAINT};
 use orch_core::ObjectStore;
-use orch_core::kinds::{Endpoints, Node, Pod, Service, find_condition};
+use orch_core::kinds::{Node, Pod, Service, find_condition};
 use orch_core::store::Api;
 use orch_tests::{ControlPlane, ControlPlaneConfig, wait_for};
 
@@ -32,18 +32,6 @@ fn running(pods: &[Pod]) -> Vec<&Pod> {
 }
 
 /// Pod names in the app's Endpoints.
-async fn endpoint_pods(store: &Arc<dyn ObjectStore>) -> BTreeSet<String> {
-    let eps: Api<Endpoints> = Api::namespaced(store.clone(), "default");
-    eps.get(APP)
-        .await
-        .map(|e| {
-            e.subsets
-                .iter()
-                .flat_map(|s| s.addresses.iter().filter_map(|a| a.target_ref.as_ref().and_then(|r| r.name.clone())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_node_agent_is_replaced_and_its_successor_runs_no_duplicates() {
@@ -75,7 +63,7 @@ async fn a_crashed_node_agent_is_replaced_and_its_successor_runs_no_duplicates()
                 let names: BTreeSet<String> = running(&pods).iter().map(|p| p.metadata.name_str().to_owned()).collect();
                 pods.len() == REPLICAS
                     && names.len() == REPLICAS
-                    && endpoint_pods(&store).await == names
+                    && super::services::ready_names(&store, APP).await == names
                     && audit(&pods, nodes).await.clean()
             }
         })
@@ -110,7 +98,7 @@ async fn a_crashed_node_agent_is_replaced_and_its_successor_runs_no_duplicates()
                 let names: BTreeSet<String> = run.iter().map(|p| p.metadata.name_str().to_owned()).collect();
                 gone && run.len() == REPLICAS
                     && run.iter().all(|p| p.spec.node_name.as_deref() != Some(vname.as_str()))
-                    && endpoint_pods(&store).await == names
+                    && super::services::ready_names(&store, APP).await == names
             }
         })
         .await

@@ -85,10 +85,10 @@ async fn answering(addr: &str, n: usize) -> BTreeSet<String> {
     names
 }
 
-/// The pod names behind the ready endpoints of Service `whoami`.
-async fn ready_names(store: &Arc<dyn ObjectStore>) -> BTreeSet<String> {
+/// The pod names behind the ready endpoints of a Service in `default`.
+pub async fn ready_names(store: &Arc<dyn ObjectStore>, service: &str) -> BTreeSet<String> {
     let eps: Api<Endpoints> = Api::namespaced(store.clone(), "default");
-    eps.get("whoami")
+    eps.get(service)
         .await
         .map(|e| {
             e.subsets
@@ -137,7 +137,7 @@ async fn services_route_to_ready_replicas_only_through_cluster_ip_node_port_and_
         }
         panic!("{e}");
     }
-    let replicas = ready_names(&store).await;
+    let replicas = ready_names(&store, "whoami").await;
     let lb_ingress = |svc: orch_core::kinds::Service| {
         svc.status.and_then(|st| st.load_balancer).and_then(|lb| lb.ingress.first().and_then(|i| i.ip.clone()))
     };
@@ -166,7 +166,7 @@ async fn services_route_to_ready_replicas_only_through_cluster_ip_node_port_and_
     get(&format!("{first_ip}:{PORT}"), "/unready").await.unwrap();
     wait_for("the unready replica out of the endpoints", Duration::from_secs(20), || {
         let (store, unready) = (store.clone(), unready.clone());
-        async move { !ready_names(&store).await.contains(&unready) }
+        async move { !ready_names(&store, "whoami").await.contains(&unready) }
     })
     .await
     .unwrap();
@@ -177,25 +177,25 @@ async fn services_route_to_ready_replicas_only_through_cluster_ip_node_port_and_
     get(&format!("{first_ip}:{PORT}"), "/ready").await.unwrap();
     wait_for("3 ready again", Duration::from_secs(20), || {
         let store = store.clone();
-        async move { ready_names(&store).await.len() == 3 }
+        async move { ready_names(&store, "whoami").await.len() == 3 }
     })
     .await
     .unwrap();
 
     // A deleted replica stops receiving traffic; its replacement starts receiving it.
     let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
-    let victim = ready_names(&store).await.into_iter().next().unwrap();
+    let victim = ready_names(&store, "whoami").await.into_iter().next().unwrap();
     pods.delete(&victim, &DeleteOptions::default()).await.unwrap();
     wait_for("a replacement ready", Duration::from_secs(30), || {
         let (store, victim) = (store.clone(), victim.clone());
         async move {
-            let names = ready_names(&store).await;
+            let names = ready_names(&store, "whoami").await;
             names.len() == 3 && !names.contains(&victim)
         }
     })
     .await
     .unwrap();
-    let now = ready_names(&store).await;
+    let now = ready_names(&store, "whoami").await;
     for addr in &frontends {
         let seen = wait_answering_without(addr, &victim).await;
         assert_eq!(seen, now, "through {addr}: the replacement answers, the deleted replica does not");

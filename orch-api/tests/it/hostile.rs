@@ -239,23 +239,9 @@ async fn read_reply(stream: &mut TcpStream) -> Result<Reply, String> {
     let code = head.split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or("no status code")?;
     let mut body = out[end..].to_vec();
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
+        body = super::support::dechunk(&body);
     }
     Ok(Reply { code, head, body })
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(pos) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..pos]).unwrap_or("0").trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = pos + 2;
-        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
-        data = &data[(start + size + 2).min(data.len())..];
-    }
-    out
 }
 
 fn message(reply: &Reply) -> String {

@@ -74,7 +74,8 @@ pub async fn raw(url: &str, method: &str, path: &str, headers: &[(&str, &str)], 
     (code, body)
 }
 
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
+/// The body of a chunked HTTP/1.1 response, its chunks joined.
+pub fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(pos) = data.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(std::str::from_utf8(&data[..pos]).unwrap_or("0").trim(), 16).unwrap_or(0);
