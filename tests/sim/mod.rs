@@ -228,7 +228,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Task polls after which one step (the clock standing still) counts as a livelock: the
-/// busiest steps of the 1,000-node runs take under ten thousand.
+/// busiest steps of the 1,000-node soak take about ten thousand.
 pub const LIVELOCK_POLLS: usize = 200_000;
 
 /// A simulated cluster; see the module documentation.
