@@ -1,7 +1,7 @@
 //! `orch-whoami`: a tiny HTTP server for end-to-end tests. It listens on `$POD_IP:$PORT`
 //! (defaults 127.0.0.1:8080) and answers `GET /` with `$POD_NAME` (and `$VERSION` when set),
 //! `GET /healthz` with 200 while ready, `GET /unready` by turning not-ready (so `/healthz`
-//! answers 503), `GET /ready` back. On SIGTERM it keeps serving for `$DRAIN_MS` (default 1500)
+//! answers 503), `GET /ready` back. On SIGTERM it keeps serving for `$DRAIN_MS` (default 3000)
 //! milliseconds before it exits, as a well-behaved server drains while its endpoint is removed.
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ async fn main() {
         name = format!("{name} {version}");
     }
     let name = Arc::new(name);
-    let drain_ms: u64 = std::env::var("DRAIN_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500);
+    let drain_ms: u64 = std::env::var("DRAIN_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
     tokio::spawn(async move {
         if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             term.recv().await;
