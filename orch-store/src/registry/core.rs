@@ -40,6 +40,8 @@ pub(super) struct Inner {
     pub(super) uids: UidGenerator,
     pub(super) hubs: futures::lock::Mutex<HashMap<ResourceType, Arc<WatchHub>>>,
     pub(super) alloc_cursors: super::service_alloc::Cursors,
+    /// Watchers currently served from the store's history instead of a hub.
+    pub(super) history_watchers: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Builds a [`Registry`]: the store, time and executor, then optional kinds and plugins.
@@ -115,6 +117,7 @@ impl RegistryBuilder {
                 uids: UidGenerator::new(seed),
                 hubs: futures::lock::Mutex::new(HashMap::new()),
                 alloc_cursors: Default::default(),
+                history_watchers: Default::default(),
                 config: self.config,
             }),
         };
@@ -193,6 +196,21 @@ impl Registry {
     /// The clock the registry stamps objects with.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// How many watchers are being served from the store's history rather than from their
+    /// kind's shared hub: those that started before the hub's window and have not caught up
+    /// with it yet. Each decodes every change of its kind on its own, so a number that stays
+    /// high means `watch_history` is too small for how far behind watchers start.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let registry = orch_store::Registry::in_memory().await.unwrap();
+    /// assert_eq!(registry.history_watchers(), 0);
+    /// # }
+    /// ```
+    pub fn history_watchers(&self) -> usize {
+        self.inner.history_watchers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     async fn bootstrap(&self) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! Watches of one kind: initial state, then changes from the shared hub or, for old starts, the store's history.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use orch_core::store::{ListParams, WatchEvent, WatchParams, WatchStream};
@@ -68,7 +69,13 @@ impl Registry {
             let prefix = keys::type_prefix(rt, namespace);
             let req = WatchRequest::prefix(prefix).from_revision(after + 1).with_prev_kv().with_progress();
             let stream = self.inner.kv.watch(req).await?;
-            let task = forward(stream, filter, queue.clone(), params.allow_bookmarks);
+            let watcher = HistoryWatcher {
+                filter,
+                queue: queue.clone(),
+                bookmarks: params.allow_bookmarks,
+                _counted: Counted::new(&self.inner.history_watchers),
+            };
+            let task = forward(stream, watcher, hub);
             self.inner.spawn.spawn_boxed("registry-watch-history", Box::pin(task));
         }
         let deadline = params.timeout.map(|d| self.inner.clock.sleep(d));
@@ -76,35 +83,72 @@ impl Registry {
     }
 }
 
-/// Serves one watcher straight from the store's history (when it starts before the hub's window).
-async fn forward(mut stream: KvWatchStream, filter: Filter, queue: Arc<WatchQueue>, bookmarks: bool) {
+/// A watcher served from the store's history.
+struct HistoryWatcher {
+    filter: Filter,
+    queue: Arc<WatchQueue>,
+    bookmarks: bool,
+    _counted: Counted,
+}
+
+/// One count in `Registry::history_watchers` while it lives.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Counted(count.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves one watcher straight from the store's history (when it starts before the hub's
+/// window) until it has caught up with the hub's window, then hands it to the hub: a watcher
+/// that started a little too early (the hub of a kind starts on first use, after the list the
+/// watcher resumes from) does not decode every later event of its kind on its own.
+async fn forward(mut stream: KvWatchStream, w: HistoryWatcher, hub: Arc<WatchHub>) {
     let mut decoder = EventDecoder::new(HISTORY_DECODER_KEYS);
     while let Some(msg) = stream.next().await {
-        if queue.is_gone() {
+        if w.queue.is_gone() {
             return;
         }
         match msg {
             Ok(WatchMessage::Events(events)) => {
                 let decoded: Vec<HubEvent> = events.iter().filter_map(|e| decoder.decode(e)).collect();
                 for group in decoded.chunk_by(|a, b| a.revision == b.revision) {
-                    let out: Vec<WatchEvent> = group.iter().filter_map(|e| e.for_filter(&filter)).collect();
-                    if queue.push_all(out).is_err() {
+                    let out: Vec<WatchEvent> = group.iter().filter_map(|e| e.for_filter(&w.filter)).collect();
+                    if w.queue.push_all(out).is_err() {
                         return;
                     }
                 }
-            }
-            Ok(WatchMessage::Progress { revision }) => {
-                if bookmarks
-                    && queue.push_all(vec![WatchEvent::Bookmark { resource_version: revision.to_string() }]).is_err()
+                // Every event up to the last revision read is delivered: the hub takes over if
+                // it holds what follows.
+                if let Some(last) = events.last().map(|e| e.kv.mod_revision)
+                    && let Subscribed::Attached = hub.subscribe(w.filter.clone(), w.queue.clone(), last, w.bookmarks)
                 {
                     return;
                 }
             }
+            Ok(WatchMessage::Progress { revision }) => {
+                if w.bookmarks
+                    && w.queue.push_all(vec![WatchEvent::Bookmark { resource_version: revision.to_string() }]).is_err()
+                {
+                    return;
+                }
+                if let Subscribed::Attached = hub.subscribe(w.filter.clone(), w.queue.clone(), revision, w.bookmarks) {
+                    return;
+                }
+            }
             Err(e) => {
-                queue.close(Some(WatchEvent::Error(e.into())));
+                w.queue.close(Some(WatchEvent::Error(e.into())));
                 return;
             }
         }
     }
-    queue.close(Some(WatchEvent::Error(StoreError::Unavailable { message: "the store closed the watch".into() })));
+    w.queue.close(Some(WatchEvent::Error(StoreError::Unavailable { message: "the store closed the watch".into() })));
 }

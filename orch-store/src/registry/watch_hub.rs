@@ -110,10 +110,11 @@ impl WatchHub {
         self.lock().failed
     }
 
-    /// Attaches a watcher that wants every matching event after revision `after`.
+    /// Attaches a watcher that wants every matching event after revision `after`; `TooOld`
+    /// when the hub no longer holds (or never held) the events just after it, or has failed.
     pub(super) fn subscribe(&self, filter: Filter, queue: Arc<WatchQueue>, after: i64, bookmarks: bool) -> Subscribed {
         let mut st = self.lock();
-        if after + 1 < st.floor {
+        if after + 1 < st.floor || st.failed {
             return Subscribed::TooOld;
         }
         for ev in st.ring.iter().filter(|e| e.revision > after) {
