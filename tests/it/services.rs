@@ -170,9 +170,11 @@ async fn services_route_to_ready_replicas_only_through_cluster_ip_node_port_and_
     })
     .await
     .unwrap();
+    let ready = ready_names(&store, "whoami").await;
+    assert_eq!(ready.len(), 2);
     for addr in &frontends {
-        let seen = wait_answering_without(addr, &unready).await;
-        assert_eq!(seen.len(), 2, "through {addr}: only the two ready replicas answer: {seen:?}");
+        let seen = wait_answering(addr, &ready).await;
+        assert_eq!(seen, ready, "through {addr}: only the two ready replicas answer");
     }
     get(&format!("{first_ip}:{PORT}"), "/ready").await.unwrap();
     wait_for("3 ready again", Duration::from_secs(20), || {
@@ -197,7 +199,7 @@ async fn services_route_to_ready_replicas_only_through_cluster_ip_node_port_and_
     .unwrap();
     let now = ready_names(&store, "whoami").await;
     for addr in &frontends {
-        let seen = wait_answering_without(addr, &victim).await;
+        let seen = wait_answering(addr, &now).await;
         assert_eq!(seen, now, "through {addr}: the replacement answers, the deleted replica does not");
     }
 
@@ -223,12 +225,13 @@ pub async fn teardown(cp: ControlPlane, agents: Vec<AgentHandle>, proxy: orch_no
     cp.stop().await;
 }
 
-/// Who answers through `addr` once the proxy has caught up with the endpoints (a change takes
-/// effect within one event; this waits for it rather than racing it).
-async fn wait_answering_without(addr: &str, gone: &str) -> BTreeSet<String> {
+/// Who answers through `addr` once the proxy has caught up with the endpoints: polled until
+/// exactly `want` answer (a change takes effect within one event, but the proxy learns the
+/// Endpoints a moment after the pods' status changes), or five seconds have passed.
+async fn wait_answering(addr: &str, want: &BTreeSet<String>) -> BTreeSet<String> {
     let mut seen = answering(addr, 6).await;
     for _ in 0..50 {
-        if !seen.contains(gone) {
+        if &seen == want {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

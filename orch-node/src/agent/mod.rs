@@ -35,6 +35,7 @@ mod ip;
 mod logs;
 mod node;
 mod pods;
+mod services;
 mod slot;
 mod status;
 mod worker;
@@ -66,6 +67,8 @@ pub(crate) struct Shared {
     pub cidr_learned: std::sync::Mutex<(bool, Option<std::time::Instant>)>,
     /// The running pod workers (so a crash can abort them too).
     pub worker_tasks: Arc<WorkerTasks>,
+    /// The cluster's Services, for containers' environment.
+    pub services: Arc<services::ServiceCache>,
 }
 
 /// The pod workers' tasks, by pod uid.
@@ -191,10 +194,13 @@ impl NodeAgent {
             ips: PodIpAllocator::new(assigned.unwrap_or(fallback)),
             cidr_learned: std::sync::Mutex::new((assigned.is_some(), None)),
             worker_tasks: workers.clone(),
+            services: Default::default(),
         });
         node::renew_lease(&shared.store, &shared.config).await?;
         let reported = node::ready_status(&node);
         tasks.push(tokio::spawn(heartbeat(shared.clone(), stop_rx.clone(), port, rt_name, reported)));
+        let services = shared.services.clone().run(shared.store.clone(), stop_rx.clone(), shared.config.retry_interval);
+        tasks.push(tokio::spawn(services));
         tasks.push(tokio::spawn(pods::run(shared, stop_rx)));
         Ok(AgentHandle { stop, tasks, workers, log_addr })
     }

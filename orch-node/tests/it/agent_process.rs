@@ -204,15 +204,28 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
 }
 
 #[tokio::test]
-async fn containers_see_the_downward_api_and_logs_are_served_over_http() {
+async fn containers_see_the_downward_api_and_services_and_logs_are_served_over_http() {
     let store = store().await;
     let dir = temp_dir("env");
+    let services: Api<orch_core::kinds::Service> = Api::namespaced(store.clone(), "default");
+    let service = |name: &str, port: i32| -> orch_core::kinds::Service {
+        serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"selector": {"app": name}, "ports": [{"port": port}]}}))
+        .unwrap()
+    };
+    // One Service the agent lists when it starts, one it learns from its watch.
+    let early = services.create(&service("early-api", 8080)).await.unwrap();
     let (agent, _) = agent(&store, "env-node", 5, &dir.join("state")).await;
+    let late = services.create(&service("late-api", 9090)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let node: orch_core::kinds::Node = Api::all(store.clone()).get("env-node").await.unwrap();
     let port = node.status.daemon_endpoints.unwrap().kubelet_endpoint.unwrap().port;
     let addr = agent.log_address().unwrap();
     assert_eq!(i32::from(addr.port()), port);
-    let mut pod = sh_pod("envy", "env-node", "echo ip=$POD_IP node=$NODE arg=$0; exec sleep 300");
+    let script = "echo ip=$POD_IP node=$NODE arg=$0 early=$EARLY_API_SERVICE_HOST:$EARLY_API_SERVICE_PORT \
+        late=$LATE_API_SERVICE_HOST:$LATE_API_SERVICE_PORT; exec sleep 300";
+    let mut pod = sh_pod("envy", "env-node", script);
     let c = &mut pod.spec.containers[0];
     c.command.push("$(POD_IP)".into());
     c.env = serde_json::from_value(serde_json::json!([
@@ -224,7 +237,8 @@ async fn containers_see_the_downward_api_and_logs_are_served_over_http() {
     let p = running(&store, "envy").await;
     let ip = p.status.pod_ip.clone().unwrap();
     assert!(ip.starts_with("127.126.5."), "{ip}");
-    let want = format!("ip={ip} node=env-node arg={ip}");
+    let ip_of = |s: &orch_core::kinds::Service| s.spec.cluster_ip.clone().unwrap_or_default();
+    let want = format!("ip={ip} node=env-node arg={ip} early={}:8080 late={}:9090", ip_of(&early), ip_of(&late));
     let body = eventually("log line", LONG, || async {
         let r = http_get(addr, "/containerLogs/default/envy/main?tailLines=5").await;
         r.contains(&want).then_some(r)

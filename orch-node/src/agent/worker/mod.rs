@@ -40,7 +40,6 @@ pub(crate) struct Worker {
     init: Vec<Slot>,
     main: Vec<Slot>,
     pod_ip: Option<Ipv4Addr>,
-    services: Option<Vec<Service>>,
     written: Option<PodStatus>,
     start_time: Timestamp,
     exits: FuturesUnordered<ExitFuture>,
@@ -64,7 +63,6 @@ impl Worker {
             main: slots(&pod.spec.containers, false),
             shared,
             pod_ip: None,
-            services: None,
             written: None,
             start_time: Timestamp::now(),
             exits: FuturesUnordered::new(),
@@ -100,26 +98,24 @@ impl Worker {
         }));
     }
 
-    /// The Services of the namespace, read when a container first starts and again at each
-    /// restart (Kubernetes passes the Services that exist when a container starts).
-    async fn services(&mut self, namespace: &str, refresh: bool) -> Vec<Service> {
-        if self.services.is_none() || refresh {
-            let api: Api<Service> = Api::namespaced(self.shared.store.clone(), namespace);
-            let list = api.list(&Default::default()).await.map(|l| l.items).unwrap_or_else(|e| {
-                tracing::warn!(namespace, error = %e, "cannot list services for the environment");
-                Vec::new()
-            });
-            self.services = Some(list);
+    /// The Services of the namespace as a container starts (Kubernetes passes the Services
+    /// that exist then): from the agent's service cache, or listed while it has not synced.
+    async fn services(shared: &Shared, namespace: &str) -> Vec<Service> {
+        if let Some(cached) = shared.services.in_namespace(namespace) {
+            return cached;
         }
-        self.services.clone().unwrap_or_default()
+        let api: Api<Service> = Api::namespaced(shared.store.clone(), namespace);
+        api.list(&Default::default()).await.map(|l| l.items).unwrap_or_else(|e| {
+            tracing::warn!(namespace, error = %e, "cannot list services for the environment");
+            Vec::new()
+        })
     }
 
     async fn start(&mut self, idx: usize, pod: &Pod) {
         let now = Instant::now();
         let pod_ip = self.pod_ip.map(|ip| ip.to_string()).unwrap_or_default();
         let host_ip = self.shared.config.node_ip.to_string();
-        let restart = self.slot_mut(idx).next_attempt > 0;
-        let services = self.services(pod.metadata.namespace_str(), restart).await;
+        let services = Self::services(&self.shared, pod.metadata.namespace_str()).await;
         let runtime = self.shared.runtime.clone();
         let node_name = self.shared.config.node_name.clone();
         let slot = self.slot_mut(idx);
