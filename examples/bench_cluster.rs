@@ -4,7 +4,8 @@
 //! store, then with the scheduler, controllers and agents talking to the API server over HTTP.
 //!
 //! `cargo run --release --example bench_cluster`. `BENCH_SCALE` scales nodes and pods (0.1 for
-//! a quick run); `BENCH_HTTP_PODS` sets the pods of the HTTP run (default 20,000 at scale 1).
+//! a quick run); `BENCH_HTTP_PODS` sets the pods of the HTTP run (default: as many as in one
+//! process).
 //! Last line: one JSON object.
 
 use std::sync::Arc;
@@ -89,7 +90,7 @@ async fn main() {
     let scale: f64 = env("BENCH_SCALE", 1.0);
     let nodes = ((1000.0 * scale) as usize).max(1);
     let pods = ((100_000.0 * scale) as usize).max(1);
-    let http_pods: usize = env("BENCH_HTTP_PODS", ((20_000.0 * scale) as usize).max(1));
+    let http_pods: usize = env("BENCH_HTTP_PODS", pods);
 
     // In one process, on the in-memory store.
     let in_process = {
@@ -101,10 +102,21 @@ async fn main() {
 
     // The same pipeline over HTTP: every component is an HttpClient of a loopback API server.
     let server = ApiServer::new(registry(http_pods).await, ServerConfig::default()).expect("server");
-    let running = server.bind("127.0.0.1:0".parse().expect("addr"), None).await.expect("bind");
+    let running = server.clone().bind("127.0.0.1:0".parse().expect("addr"), None).await.expect("bind");
     let client: Arc<dyn ObjectStore> = Arc::new(HttpClient::new(ClientConfig::new(running.url())).expect("client"));
     let http_seconds = run(client, nodes, http_pods, "http").await;
     running.shutdown().await;
+    // What the pipeline asked of the API server, per pod (watches are counted once, at open).
+    let mut requests = 0.0;
+    for line in server.metrics().render().lines().filter(|l| l.starts_with("orch_apiserver_requests_total{")) {
+        let (labels, count) = line.rsplit_once(' ').unwrap_or((line, "0"));
+        let count: f64 = count.parse().unwrap_or(0.0);
+        requests += count;
+        if count >= http_pods as f64 / 100.0 {
+            eprintln!("[http] {:>6.2} per pod: {labels}", count / http_pods as f64);
+        }
+    }
+    eprintln!("[http] {:.2} requests per pod in all", requests / http_pods as f64);
     let http_pods_per_s = http_pods as f64 / http_seconds;
     println!(
         "targets: in-process <= 30 s and <= 4 GiB: {}; over HTTP >= 2,000 pods/s: {}",

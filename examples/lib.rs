@@ -52,14 +52,17 @@ pub fn count_running_pods(
     let task = tokio::spawn(async move {
         let rt = Pod::resource_type();
         loop {
-            let Ok(list) = store.list(&rt, Some(&ns), &ListParams::default()).await else {
+            // Only pods in phase Running are sent (the API server filters), so the counter does
+            // not decode every create and bind it is not interested in.
+            let running_only = "status.phase=Running";
+            let Ok(list) = store.list(&rt, Some(&ns), &ListParams::default().fields(running_only)).await else {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             };
             let mut running: HashSet<String> =
                 list.items.iter().filter(|p| is_running(p)).map(|p| p.name().to_owned()).collect();
             tx.send_replace(running.len());
-            let params = WatchParams::default().from_version(list.resource_version);
+            let params = WatchParams::default().fields(running_only).from_version(list.resource_version);
             let Ok(mut events) = store.watch(&rt, Some(&ns), &params).await else { continue };
             while let Some(ev) = events.next().await {
                 match ev {

@@ -76,13 +76,14 @@ impl Expectations {
             p.remove(owner);
             return true;
         }
-        e.creates.retain(|n| !cached(n));
-        e.deletes.retain(|n| cached(n));
-        if e.creates.is_empty() && e.deletes.is_empty() {
-            p.remove(owner);
-            return true;
+        // Names leave the sets as they are observed, and a check stops at the first name not
+        // observed yet: an owner checked on every event of its many children looks up about
+        // one name per check, not every name it still waits for.
+        if !drain_observed(&mut e.creates, &cached) || !drain_observed(&mut e.deletes, |n| !cached(n)) {
+            return false;
         }
-        false
+        p.remove(owner);
+        true
     }
 
     /// When the current expectations of `owner` lapse, if it has any.
@@ -96,9 +97,36 @@ impl Expectations {
     }
 }
 
+/// Removes the names `observed` holds for, in order, up to the first it does not; whether the
+/// set is now empty.
+fn drain_observed(names: &mut BTreeSet<String>, observed: impl Fn(&str) -> bool) -> bool {
+    while let Some(first) = names.first() {
+        if !observed(first) {
+            return false;
+        }
+        names.pop_first();
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_owner_is_satisfied_only_once_every_create_is_cached_and_every_delete_gone() {
+        let exp = Expectations::new(Duration::from_secs(10));
+        let k = ObjectKey::namespaced("d", "rs");
+        let t0 = Timestamp::from_unix(100, 0);
+        exp.expect_creations(&k, ["a".to_string(), "b".to_string(), "c".to_string()], t0);
+        exp.expect_deletions(&k, ["x".to_string()], t0);
+        let cached = |names: &'static [&'static str]| move |n: &str| names.contains(&n);
+        assert!(!exp.satisfied(&k, t0, cached(&["a", "c", "x"])), "b is not cached yet");
+        assert!(!exp.satisfied(&k, t0, cached(&["b", "c", "x"])), "every create seen, but x is not gone");
+        assert!(exp.satisfied(&k, t0, cached(&["a", "b", "c"])), "x is gone");
+        exp.expect_creations(&k, ["d".to_string()], t0);
+        assert!(!exp.satisfied(&k, t0, cached(&["a", "b", "c"])), "new expectations start afresh");
+    }
 
     #[test]
     fn lapsed_expectations_no_longer_block() {

@@ -59,35 +59,29 @@ impl ServiceCache {
     ) {
         let api: Api<Service> = Api::all(store);
         loop {
-            if *stop.borrow() {
-                return;
-            }
-            if let Err(e) = self.sync(&api, &mut stop).await {
-                tracing::warn!(error = %e, "the service list or watch failed; listing again");
-            }
+            let synced = async {
+                if let Err(e) = self.sync(&api).await {
+                    tracing::warn!(error = %e, "the service list or watch failed; listing again");
+                }
+                tokio::time::sleep(retry).await;
+            };
             tokio::select! {
-                _ = tokio::time::sleep(retry) => {}
-                _ = stop.changed() => return,
+                () = synced => {}
+                _ = stop.wait_for(|s| *s) => return,
             }
         }
     }
 
-    /// One list and the watch that follows it, until the watch ends or `stop` turns true.
-    async fn sync(&self, api: &Api<Service>, stop: &mut watch::Receiver<bool>) -> Result<(), StoreError> {
+    /// One list and the watch that follows it, until the watch ends.
+    async fn sync(&self, api: &Api<Service>) -> Result<(), StoreError> {
         let list = api.list(&ListParams::default()).await?;
         let params = WatchParams::default().from_version(list.resource_version.clone());
         self.replace(list.items);
         let mut events = api.watch(&params).await?;
-        loop {
-            tokio::select! {
-                ev = events.next() => match ev {
-                    Some(Ok(ev)) => self.apply(ev),
-                    Some(Err(e)) => return Err(e),
-                    None => return Ok(()),
-                },
-                _ = stop.changed() => return Ok(()),
-            }
+        while let Some(ev) = events.next().await {
+            self.apply(ev?);
         }
+        Ok(())
     }
 }
 
