@@ -230,7 +230,8 @@ impl Framework {
     }
 
     /// Filter over `nodes`, starting where the previous cycle stopped and ending once enough
-    /// feasible nodes are found. Returns the feasible nodes, the diagnosis and how many nodes ran.
+    /// feasible nodes are found. Returns the feasible nodes, the diagnosis (empty when a node
+    /// was found) and how many nodes ran.
     ///
     /// On several threads, nodes are filtered in chunks claimed in order; the result is then
     /// cut at the node where the serial loop would have stopped (the `want`-th feasible one), so
@@ -305,9 +306,13 @@ impl Framework {
             feasible.truncate(want);
             processed = feasible[want - 1] + 1;
         }
-        for (_, c) in chunks {
-            for (i, s) in c.rejected.into_iter().take_while(|(i, _)| *i < processed) {
-                diagnosis.record(nodes[(start + i) % n].name(), s);
+        // The diagnosis only explains a pod that fits nowhere; with a node found it would be
+        // thrown away (on a filling cluster, hundreds of rejected nodes a cycle).
+        if feasible.is_empty() {
+            for (_, c) in chunks {
+                for (i, s) in c.rejected.into_iter().take_while(|(i, _)| *i < processed) {
+                    diagnosis.record(nodes[(start + i) % n].name(), s);
+                }
             }
         }
         self.next_start_node.store((start + processed) % n, Ordering::Relaxed);
