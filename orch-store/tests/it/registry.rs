@@ -176,14 +176,36 @@ async fn eviction_is_refused_when_the_guard_says_so() {
     assert!(pods.get_opt("db").await.expect("get").is_some());
 }
 
-#[tokio::test]
-async fn a_watcher_that_never_reads_is_ended_without_holding_up_others() {
+/// A registry over a fresh `MemKv` on the system clock, with `config`.
+async fn registry_with(config: RegistryConfig) -> Registry {
     let kv: Arc<dyn KvStore> = Arc::new(MemKv::new());
-    let registry = Registry::builder(kv, Arc::new(orch_core::runtime::SystemClock), Arc::new(TokioSpawn::current()))
-        .config(RegistryConfig::default().watch_buffer(8))
+    Registry::builder(kv, Arc::new(orch_core::runtime::SystemClock), Arc::new(TokioSpawn::current()))
+        .config(config)
         .build()
         .await
-        .expect("registry");
+        .expect("registry")
+}
+
+type PodEvents = futures::stream::BoxStream<'static, Result<orch_core::store::TypedEvent<Pod>, StoreError>>;
+
+/// Starts the pod hub (the first stream returned keeps it busy), creates pods p0 to p5 and
+/// watches from p0's revision: with a hub window of two events, the watch starts before it.
+async fn watch_from_before_the_window(registry: &Registry) -> (Api<Pod>, PodEvents, orch_core::store::WatchStream) {
+    let store: Arc<dyn ObjectStore> = Arc::new(registry.clone());
+    let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
+    let warm = store.watch(&Pod::resource_type(), None, &WatchParams::default()).await.expect("start the hub");
+    let first = pods.create(&kit::pod("p0")).await.expect("create");
+    for i in 1..6 {
+        pods.create(&kit::pod(&format!("p{i}"))).await.expect("create");
+    }
+    let from = first.metadata.resource_version.clone().unwrap_or_default();
+    let w = pods.watch(&WatchParams::default().from_version(from)).await.expect("watch");
+    (pods, w, warm)
+}
+
+#[tokio::test]
+async fn a_watcher_that_never_reads_is_ended_without_holding_up_others() {
+    let registry = registry_with(RegistryConfig::default().watch_buffer(8)).await;
     let store: Arc<dyn ObjectStore> = Arc::new(registry);
     let rt = Pod::resource_type();
     let mut slow = store.watch(&rt, Some("default"), &WatchParams::default().from_version("1")).await.expect("watch");
@@ -221,21 +243,8 @@ async fn watch_timeout_ends_the_stream() {
 
 #[tokio::test]
 async fn watchers_older_than_the_hub_window_read_the_store_history() {
-    let kv: Arc<dyn KvStore> = Arc::new(MemKv::new());
-    let registry = Registry::builder(kv, Arc::new(orch_core::runtime::SystemClock), Arc::new(TokioSpawn::current()))
-        .config(RegistryConfig::default().watch_history(2))
-        .build()
-        .await
-        .expect("registry");
-    let store: Arc<dyn ObjectStore> = Arc::new(registry);
-    let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
-    let _warm = store.watch(&Pod::resource_type(), None, &WatchParams::default()).await.expect("start the hub");
-    let first = pods.create(&kit::pod("p0")).await.expect("create");
-    for i in 1..6 {
-        pods.create(&kit::pod(&format!("p{i}"))).await.expect("create");
-    }
-    let from = first.metadata.resource_version.clone().unwrap_or_default();
-    let mut w = pods.watch(&WatchParams::default().from_version(from)).await.expect("watch");
+    let registry = registry_with(RegistryConfig::default().watch_history(2)).await;
+    let (_pods, mut w, _warm) = watch_from_before_the_window(&registry).await;
     for i in 1..6 {
         match tokio::time::timeout(Duration::from_secs(5), w.next()).await.expect("event").expect("open") {
             Ok(orch_core::store::TypedEvent::Added(p)) => assert_eq!(p.metadata.name_str(), format!("p{i}")),
@@ -246,21 +255,8 @@ async fn watchers_older_than_the_hub_window_read_the_store_history() {
 
 #[tokio::test]
 async fn a_watcher_behind_the_hub_window_moves_to_the_hub_once_caught_up_without_gaps() {
-    let kv: Arc<dyn KvStore> = Arc::new(MemKv::new());
-    let registry = Registry::builder(kv, Arc::new(orch_core::runtime::SystemClock), Arc::new(TokioSpawn::current()))
-        .config(RegistryConfig::default().watch_history(2))
-        .build()
-        .await
-        .expect("registry");
-    let store: Arc<dyn ObjectStore> = Arc::new(registry.clone());
-    let pods: Api<Pod> = Api::namespaced(store.clone(), "default");
-    let _warm = store.watch(&Pod::resource_type(), None, &WatchParams::default()).await.expect("start the hub");
-    let first = pods.create(&kit::pod("p0")).await.expect("create");
-    for i in 1..6 {
-        pods.create(&kit::pod(&format!("p{i}"))).await.expect("create");
-    }
-    let from = first.metadata.resource_version.clone().unwrap_or_default();
-    let mut w = pods.watch(&WatchParams::default().from_version(from)).await.expect("watch");
+    let registry = registry_with(RegistryConfig::default().watch_history(2)).await;
+    let (pods, mut w, _warm) = watch_from_before_the_window(&registry).await;
     // It starts before the hub's window, so the store's history serves it first (the count is
     // not checked here: it may have caught up already).
     let mut names = Vec::new();
